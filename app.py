@@ -1,0 +1,58 @@
+"""xai-suite: deep networks explain themselves in the browser. Assembles the tabs and launches."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from explainers.runtime import ensure_fast_allocator
+
+PROJECT = Path(__file__).resolve().parent
+os.environ.setdefault("GRADIO_TEMP_DIR", str(PROJECT / ".cache" / "gradio"))
+
+import gradio as gr  # noqa: E402
+
+from demos import cnn  # noqa: E402
+
+TITLE = "xai-suite: explain deep networks"
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"# {TITLE}\nPick an image, a class and a method; see why the network decided what it did.")
+        with gr.Tab("CNN"):
+            cnn.build()
+    app.queue(default_concurrency_limit=1, max_size=64)
+    return app
+
+
+def warm_up() -> None:
+    """Import xplique and measure the default model once, so the first user does not wait for either."""
+    from explainers.runtime import import_xplique
+    from explainers.throughput import measure
+    from hub_models import load_model
+
+    import_xplique()
+    model = load_model(None)
+    measure(model.module, model.preprocessing.input_size)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    ensure_fast_allocator()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args()
+    warm_up()
+    build_app().launch(server_name=args.host, server_port=args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The CNN tab: classify an image, pick a class and a method, see the cost, explain, download the results.
+
+Wiring only: models come from ``hub_models``, maps from ``explainers``, pictures from ``demos.render``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gradio as gr
+
+from demos.components import ImageFile
+from demos.downloads import new_result_folder, write_json, write_npy, write_png
+from demos.errors import user_facing
+from demos.render import overlay_figure
+from explainers import METHODS, estimate, explain, get_method
+from explainers.manifest import manifest
+from explainers.registry import all_params
+from hub_models import DEFAULT_MODEL, EMBEDDED_MODELS, load_image, load_model
+from hub_models.errors import UserInputError
+from hub_models.examples import example_photo_paths
+
+DEFAULT_METHOD = "Grad-CAM"
+TOP_K = 5
+PARAM_SLOTS = [(key, param) for key, method in METHODS.items() for param in all_params(method)]
+"""Every method's parameters in one flat list: one UI component each, in this order."""
+
+
+def _image(path: str | None):
+    if not path:
+        raise UserInputError("No image: upload one or click an example first.")
+    return load_image(path)
+
+
+@user_facing
+def classify(image: str | None, model: str | None) -> dict[str, float]:
+    """Top-5 classes of the image with their probabilities."""
+    loaded = load_model(model)
+    return {label: probability for _, label, probability in loaded.top_k(_image(image), TOP_K)}
+
+
+def target_choices(top: dict[str, Any] | None) -> dict[str, Any]:
+    """After classification: the class dropdown offers the top-5, blank (= top-1) selected."""
+    confidences = (top or {}).get("confidences") or []
+    choices = [("top-1 class", "")] + [(f"{c['label']} ({c['confidence']:.0%})", c["label"]) for c in confidences]
+    return gr.update(choices=choices, value="")
+
+
+@user_facing
+def explain_image(
+    image: str | None,
+    model: str | None,
+    method: str,
+    target: str | None,
+    params: str | None,
+    progress: gr.Progress = gr.Progress(),
+) -> tuple[Any, str, str]:
+    """Overlay PNG, raw map (.npy, float32, image resolution) and the JSON manifest that reproduces the run."""
+    pixels = _image(image)
+    loaded = load_model(model)
+    progress(0.0, desc="starting")
+    result = explain(loaded, pixels, method, target, params, lambda done, text: progress(done, desc=text))
+    title = f"{result.method} for {result.target_label!r} (class {result.target})"
+    overlay = overlay_figure(pixels, result.attribution, title)
+    folder = new_result_folder()
+    stem = f"{get_method(method).key}_{result.target}"
+    write_png(folder, f"{stem}_overlay", overlay)
+    record = manifest(loaded, pixels, result)
+    return (
+        overlay,
+        str(write_npy(folder, f"{stem}_map", result.attribution)),
+        str(write_json(folder, f"{stem}_manifest", record)),
+    )
+
+
+@user_facing
+def cost_preview(model: str | None, method: str, params: str | None) -> str:
+    return "**Cost:** " + estimate(load_model(model), method, params).describe()
+
+
+def _param_component(param, value) -> gr.components.Component:
+    if param.kind is str:
+        return gr.Textbox(value=value, label=param.name, info=param.help)
+    step = 1 if param.kind is int else 0.05
+    return gr.Slider(param.minimum, param.maximum, value=value, step=step, label=param.name, info=param.help)
+
+
+def build() -> None:
+    """Lays out the tab inside the current ``gr.Blocks``."""
+    examples = example_photo_paths()
+    components: list[gr.components.Component] = []
+    groups: dict[str, gr.Group] = {}
+
+    with gr.Row():
+        with gr.Column(scale=5):
+            image = ImageFile(type="filepath", label="Image", height=320)
+            gr.Examples([[str(p)] for p in examples.values()], inputs=[image], label="Examples (one click)")
+            model = gr.Dropdown(
+                choices=[(f"{name} (embedded, ImageNet)", name) for name in EMBEDDED_MODELS],
+                value=DEFAULT_MODEL,
+                allow_custom_value=True,
+                label="Model",
+            )
+            classify_button = gr.Button("Classify")
+            top = gr.Label(num_top_classes=TOP_K, label="Top-5 classes")
+        with gr.Column(scale=5):
+            method = gr.Dropdown(
+                [m.name for m in METHODS.values()], value=DEFAULT_METHOD, allow_custom_value=True, label="Method"
+            )
+            target = gr.Dropdown(
+                [("top-1 class", "")], value="", allow_custom_value=True, label="Class to explain (name or index)"
+            )
+            preset = gr.Radio(["fast", "default"], value="fast", label="Preset")
+            for spec in METHODS.values():
+                with gr.Group(visible=spec.name == DEFAULT_METHOD) as groups[spec.key]:
+                    components += [_param_component(param, param.fast) for k, param in PARAM_SLOTS if k == spec.key]
+            with gr.Accordion("Parameters as JSON (what /explain receives)", open=False):
+                params = gr.Code(language="json", value=_params_json(DEFAULT_METHOD, *[c.value for c in components]))
+            cost = gr.Markdown()
+            explain_button = gr.Button("Explain", variant="primary")
+        with gr.Column(scale=6):
+            overlay = gr.Image(label="Attribution overlay", format="png", type="numpy", interactive=False)
+            raw_map = gr.File(label="Raw map (.npy, float32, image resolution)")
+            record = gr.File(label="Manifest (.json)")
+
+    def show_method(method_name: str) -> list[Any]:
+        key = get_method(method_name).key
+        return [gr.update(visible=k == key) for k in groups]
+
+    def apply_preset(which: str) -> list[Any]:
+        return [param.preset(which) for _, param in PARAM_SLOTS]
+
+    classified = classify_button.click(classify, [image, model], top, api_name="classify")
+    classified.success(target_choices, top, target, api_visibility="private")
+    image.change(classify, [image, model], top, api_visibility="private", show_progress="minimal").success(
+        target_choices, top, target, api_visibility="private"
+    )
+    method.change(show_method, method, list(groups.values()), api_visibility="private")
+    preset.change(apply_preset, preset, components, api_visibility="private")
+    for trigger in [method, *components]:
+        trigger.change(_params_json, [method, *components], params, api_visibility="private", show_progress="hidden")
+    gr.on([params.change, model.change], cost_preview, [model, method, params], cost, api_visibility="private")
+    explain_button.click(
+        explain_image, [image, model, method, target, params], [overlay, raw_map, record], api_name="explain"
+    )
+
+
+def _params_json(method_name: str, *values: Any) -> str:
+    """The selected method's parameter values (one per ``PARAM_SLOTS`` entry) as the JSON object /explain takes."""
+    key = get_method(method_name).key
+    return json.dumps({param.name: value for (k, param), value in zip(PARAM_SLOTS, values) if k == key})

@@ -1,0 +1,85 @@
+"""The vocabulary of the explainer layer: parameters, methods, the problem a method solves, and its result."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tunable parameter of a method. ``fast`` is the interactive preset, ``default`` the careful one."""
+
+    name: str
+    kind: type
+    default: Any
+    fast: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    def preset(self, which: str) -> Any:
+        return self.fast if which == "fast" else self.default
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Images a run pushes through the model: forward only, and forward + backward."""
+
+    forward: int = 0
+    backward: int = 0
+
+    @property
+    def evaluations(self) -> int:
+        return self.forward + self.backward
+
+
+@dataclass
+class Problem:
+    """What a method explains: one normalised 1x3xHxW input (and its RGB pixels), the class, the model to call."""
+
+    model: nn.Module
+    inputs: torch.Tensor
+    rgb: np.ndarray
+    target: int
+    n_classes: int
+    batch_size: int = 16
+
+
+@dataclass(frozen=True)
+class Method:
+    """One registry entry. ``attribute`` returns an HxW float map at the model's input resolution."""
+
+    key: str
+    name: str
+    family: str
+    backend: str
+    params: tuple[Param, ...]
+    cost: Callable[[dict[str, Any], tuple[int, int]], Cost]
+    attribute: Callable[[Problem, dict[str, Any]], np.ndarray]
+    question: str
+    paper: str
+    stochastic: bool = False
+
+
+@dataclass
+class Explanation:
+    """An attribution map at the image's resolution, and everything needed to reproduce it."""
+
+    attribution: np.ndarray
+    method: str
+    target: int
+    target_label: str
+    params: dict[str, Any]
+    evaluations: int
+    seconds: float
+    backend: str
+    extra: dict[str, Any] = field(default_factory=dict)

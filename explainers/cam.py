@@ -1,0 +1,96 @@
+"""Class activation maps with our own PyTorch hooks (Xplique's Grad-CAM does not run on PyTorch models).
+
+The base owns what every CAM variant needs: choosing the target layer, capturing its activation with a hook that
+is always removed, and the gradient of the class score with respect to that activation. A variant only says how
+to weight the channels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from explainers.base import Param, Problem
+from hub_models.errors import UserInputError
+
+LAYER_PARAM = Param(
+    "layer",
+    str,
+    default="",
+    fast="",
+    help="Module name of the feature map to explain (blank: the last spatial feature map).",
+)
+
+
+def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> list[str]:
+    """Names of modules whose output is a 4-D feature map larger than 1x1, in execution order."""
+    seen: list[str] = []
+    hooks = [
+        module.register_forward_hook(
+            lambda _m, _i, output, name=name: (
+                seen.append(name)
+                if isinstance(output, torch.Tensor) and output.ndim == 4 and output.shape[-1] * output.shape[-2] > 1
+                else None
+            )
+        )
+        for name, module in model.named_modules()
+        if name
+    ]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return list(dict.fromkeys(seen))
+
+
+def resolve_layer(model: nn.Module, inputs: torch.Tensor, requested: str) -> str:
+    """The requested layer if it is a spatial feature map, else the last one; a clear error if it is not."""
+    candidates = spatial_layers(model, inputs)
+    if not candidates:
+        raise UserInputError("This model has no spatial feature map (4-D layer output), so CAM methods do not apply.")
+    if not requested:
+        return candidates[-1]
+    if requested not in candidates:
+        raise UserInputError(
+            f"Layer {requested!r} is not a spatial feature map of this model. "
+            f"Choose one of the last few: {', '.join(candidates[-5:])}."
+        )
+    return requested
+
+
+@contextmanager
+def captured_activation(model: nn.Module, layer: str) -> Iterator[dict[str, torch.Tensor]]:
+    """Records the output of ``layer`` during the forward passes inside the block; the hook is always removed."""
+    store: dict[str, torch.Tensor] = {}
+    module = dict(model.named_modules())[layer]
+    hook = module.register_forward_hook(lambda _m, _i, output: store.__setitem__("activation", output))
+    try:
+        yield store
+    finally:
+        hook.remove()
+
+
+ChannelWeights = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def class_activation_map(problem: Problem, layer: str, channel_weights: ChannelWeights) -> np.ndarray:
+    """ReLU(sum_k w_k A_k) upsampled to the input size; ``channel_weights(activation, gradient)`` gives w (1xKx1x1)."""
+    model = problem.model
+    name = resolve_layer(model, problem.inputs, layer)
+    with captured_activation(model, name) as store, torch.enable_grad():
+        inputs = problem.inputs.clone().requires_grad_(True)
+        score = model(inputs)[0, problem.target]
+        activation = store["activation"]
+        (gradient,) = torch.autograd.grad(score, activation)
+    with torch.no_grad():
+        weights = channel_weights(activation, gradient)
+        cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
+        cam = F.interpolate(cam, size=problem.inputs.shape[-2:], mode="bilinear", align_corners=False)
+    return cam[0, 0].numpy().astype(np.float32)

@@ -1,0 +1,28 @@
+"""A transparent wrapper that counts the images a method sends through the model and reports progress."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from explainers.base import ProgressFn
+
+
+class CountingModel(nn.Module):
+    """Forwards to ``model``; after each batch reports ``evaluations / expected`` to ``progress``."""
+
+    def __init__(self, model: nn.Module, expected: int, progress: ProgressFn | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.expected = max(1, expected)
+        self.progress = progress
+        self.evaluations = 0
+        self.eval()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        outputs = self.model(inputs)
+        self.evaluations += int(inputs.shape[0])
+        if self.progress is not None:
+            done = min(1.0, self.evaluations / self.expected)
+            self.progress(done, f"{self.evaluations} of about {self.expected} model evaluations")
+        return outputs

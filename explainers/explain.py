@@ -1,0 +1,96 @@
+"""The explainer layer's entry point: (model, image, method, target, parameters) -> Explanation."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from explainers.base import Cost, Explanation, Method, Problem, ProgressFn
+from explainers.counting import CountingModel
+from explainers.registry import get_method, parse_params, validate_params
+from explainers.throughput import measure
+from hub_models.loaded_model import LoadedModel
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run will cost before it starts."""
+
+    method: Method
+    params: dict[str, Any]
+    cost: Cost
+    seconds: float
+
+    def describe(self) -> str:
+        return (
+            f"{self.method.name}: about {self.cost.evaluations:,} model evaluations "
+            f"({self.cost.forward:,} forward, {self.cost.backward:,} forward+backward), about {self.seconds:.1f} s here."
+        )
+
+
+def estimate(model: LoadedModel, method: str, params: str | dict[str, Any] | None = None) -> Estimate:
+    """The cost of a run, from the method's cost model and this model's throughput measured on this machine."""
+    spec = get_method(method)
+    values = validate_params(spec, parse_params(params))
+    cost = spec.cost(values, model.preprocessing.input_size)
+    return Estimate(spec, values, cost, measure(model.module, model.preprocessing.input_size).seconds(cost))
+
+
+def seed_everything(seed: int) -> None:
+    """The same seed gives the same map: seeds every generator a method may draw from."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].random.set_seed(seed)
+
+
+def resize_map(attribution: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of an HxW map to ``size`` (height, width)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(attribution, dtype=np.float32))[None, None]
+    return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def explain(
+    model: LoadedModel,
+    image: np.ndarray,
+    method: str,
+    target: str | int | None = None,
+    params: str | dict[str, Any] | None = None,
+    progress: ProgressFn | None = None,
+) -> Explanation:
+    """Explain ``model``'s score for ``target`` (blank: top-1) on an HxWx3 uint8 image; the map has the image's size."""
+    spec = get_method(method)
+    values = validate_params(spec, parse_params(params))
+    target_index = model.resolve_target(target, image)
+    cost = spec.cost(values, model.preprocessing.input_size)
+    counting = CountingModel(model.module, cost.evaluations, progress)
+    problem = Problem(
+        model=counting,
+        inputs=model.preprocessing.to_tensor(image),
+        rgb=model.preprocessing.resize(image)[0].permute(1, 2, 0).numpy(),
+        target=target_index,
+        n_classes=model.n_classes,
+    )
+    seed_everything(values.get("seed", 0))
+    start = time.perf_counter()
+    raw = spec.attribute(problem, values)
+    seconds = time.perf_counter() - start
+    attribution = resize_map(np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0), image.shape[:2])
+    return Explanation(
+        attribution=attribution,
+        method=spec.name,
+        target=target_index,
+        target_label=model.labels[target_index],
+        params=values,
+        evaluations=counting.evaluations,
+        seconds=seconds,
+        backend=spec.backend,
+    )

@@ -1,0 +1,29 @@
+"""Grad-CAM (Selvaraju et al., 2017): channels weighted by their spatially averaged gradient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from explainers.base import Cost, Method, Problem
+from explainers.cam import LAYER_PARAM, class_activation_map
+
+
+def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
+    return class_activation_map(
+        problem, params["layer"], lambda _activation, gradient: gradient.mean(dim=(2, 3), keepdim=True)
+    )
+
+
+METHOD = Method(
+    key="gradcam",
+    name="Grad-CAM",
+    family="CAM",
+    backend="native torch",
+    params=(LAYER_PARAM,),
+    cost=lambda _params, _size: Cost(forward=1, backward=1),
+    attribute=attribute,
+    question="Which regions of the last feature map raise this class's score?",
+    paper="Selvaraju et al., Grad-CAM, ICCV 2017 (arXiv:1610.02391)",
+)

@@ -1,0 +1,113 @@
+"""The one table of methods. It drives the UI's dropdown and sliders, the API's validation, the cost preview,
+the docs and the parametrised tests. Adding a method = one module + one line here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from explainers import (
+    grad_cam,
+    grad_cam_pp,
+    integrated_gradients,
+    kernel_shap,
+    lime,
+    occlusion,
+    rise,
+    saliency,
+    smoothgrad,
+)
+from explainers.base import Method, Param
+from hub_models.errors import UserInputError
+
+METHODS: dict[str, Method] = {
+    module.METHOD.key: module.METHOD
+    for module in (
+        grad_cam,
+        grad_cam_pp,
+        occlusion,
+        rise,
+        integrated_gradients,
+        lime,
+        saliency,
+        smoothgrad,
+        kernel_shap,
+    )
+}
+
+PRESETS = ("fast", "default")
+SEED_PARAM = Param("seed", int, default=0, fast=0, minimum=0, maximum=2**31 - 1, help="Random seed.")
+
+
+def get_method(name: str) -> Method:
+    """A method by key or display name, case-insensitively; a clear error naming the allowed values otherwise."""
+    wanted = (name or "").strip().lower()
+    for method in METHODS.values():
+        if wanted in (method.key, method.name.lower()):
+            return method
+    raise UserInputError(
+        f"Unknown method {name!r}. Choose one of: {', '.join(m.name for m in METHODS.values())} "
+        f"(or their keys: {', '.join(METHODS)})."
+    )
+
+
+def all_params(method: Method) -> tuple[Param, ...]:
+    return (*method.params, SEED_PARAM) if method.stochastic else method.params
+
+
+def parse_params(text: str | dict[str, Any] | None) -> dict[str, Any]:
+    """A JSON object (text) or a dict; blank means no overrides."""
+    if isinstance(text, dict):
+        return dict(text)
+    if text is None or not str(text).strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserInputError(
+            f'Parameters must be a JSON object such as {{"nb_samples": 500}}; this is not valid JSON: {error.msg} '
+            f"at character {error.pos}."
+        ) from error
+    if not isinstance(value, dict):
+        raise UserInputError(f"Parameters must be a JSON object (name: value), not {type(value).__name__}.")
+    return value
+
+
+def validate_params(method: Method, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Preset values (``"preset": "fast" | "default"``, default "default") updated by checked overrides."""
+    overrides = dict(overrides or {})
+    preset = overrides.pop("preset", "default")
+    if preset not in PRESETS:
+        raise UserInputError(f"Unknown preset {preset!r}: use one of {', '.join(PRESETS)}.")
+    params = {p.name: p.preset(preset) for p in all_params(method)}
+    by_name = {p.name: p for p in all_params(method)}
+    for name, value in overrides.items():
+        if name not in by_name:
+            allowed = ", ".join([*by_name, "preset"])
+            raise UserInputError(f"{method.name} has no parameter {name!r}. Allowed: {allowed}.")
+        params[name] = _checked(method, by_name[name], value)
+    return params
+
+
+def _checked(method: Method, param: Param, value: Any) -> Any:
+    where = f"{method.name} parameter {param.name!r}"
+    if param.kind is str:
+        if not isinstance(value, str):
+            raise UserInputError(f"{where} must be text, got {value!r}.")
+        if param.choices and value not in param.choices:
+            raise UserInputError(f"{where} must be one of {', '.join(param.choices)}; got {value!r}.")
+        return value
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not is_number or not math.isfinite(value):
+        raise UserInputError(f"{where} must be a number, got {value!r}.")
+    if param.kind is int:
+        if value != int(value):
+            raise UserInputError(f"{where} must be a whole number, got {value!r}.")
+        value = int(value)
+    else:
+        value = float(value)
+    if not param.minimum <= value <= param.maximum:
+        raise UserInputError(f"{where} must be between {param.minimum:g} and {param.maximum:g}; got {value:g}.")
+    return value

@@ -1,0 +1,37 @@
+"""SmoothGrad (Smilkov et al., 2017): gradients averaged over noisy copies of the input, via Xplique."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from explainers.base import Cost, Method, Param, Problem
+from explainers.xplique_bridge import run_xplique
+
+
+def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
+    return run_xplique(
+        problem,
+        lambda xplique, model: xplique.attributions.SmoothGrad(
+            model, batch_size=problem.batch_size, nb_samples=params["nb_samples"], noise=params["noise"]
+        ),
+        gradients=True,
+    )
+
+
+METHOD = Method(
+    key="smoothgrad",
+    name="SmoothGrad",
+    family="gradient",
+    backend="xplique",
+    params=(
+        Param("nb_samples", int, default=50, fast=16, minimum=2, maximum=500, help="Noisy copies averaged."),
+        Param("noise", float, default=0.2, fast=0.2, minimum=0.0, maximum=2.0, help="Noise std (normalised input)."),
+    ),
+    cost=lambda params, _size: Cost(backward=params["nb_samples"]),
+    attribute=attribute,
+    question="Which pixels matter, with the gradient's noise averaged away?",
+    paper="Smilkov et al., SmoothGrad, ICML workshop 2017 (arXiv:1706.03825)",
+    stochastic=True,
+)

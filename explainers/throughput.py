@@ -1,0 +1,56 @@
+"""How fast a model runs here, measured once per model: the basis of every cost preview."""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from explainers.base import Cost
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Images per second through the model: forward only, and forward + backward."""
+
+    forward_per_s: float
+    backward_per_s: float
+
+    def seconds(self, cost: Cost) -> float:
+        return cost.forward / self.forward_per_s + cost.backward / self.backward_per_s
+
+
+_measured: weakref.WeakKeyDictionary[nn.Module, Throughput] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _timed(run, repeats: int) -> float:
+    run()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        run()
+    return (time.perf_counter() - start) / repeats
+
+
+def measure(model: nn.Module, input_size: tuple[int, int], batch_size: int = 16) -> Throughput:
+    """Batched throughput at ``batch_size`` (a warm-up run, then timed runs); cached per model."""
+    with _lock:
+        if model in _measured:
+            return _measured[model]
+        batch = torch.randn(batch_size, 3, *input_size)
+
+        def forward() -> None:
+            with torch.no_grad():
+                model(batch)
+
+        def backward() -> None:
+            inputs = batch.clone().requires_grad_(True)
+            model(inputs).sum().backward()
+
+        result = Throughput(batch_size / _timed(forward, 2), batch_size / _timed(backward, 1))
+        _measured[model] = result
+        return result

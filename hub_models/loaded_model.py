@@ -1,0 +1,95 @@
+"""What every loader returns: a model in eval mode with its preprocessing, labels and provenance."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from hub_models.errors import UserInputError
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How an RGB image becomes the model's input tensor.
+
+    The whole image is resized to ``input_size`` (no crop), so an attribution map covers the whole picture and maps
+    back onto it exactly.
+    """
+
+    input_size: tuple[int, int]
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    interpolation: str = "bilinear"
+
+    def resize(self, image: np.ndarray) -> torch.Tensor:
+        """HxWx3 uint8 RGB -> 1x3xHxW float32 in [0, 1] at the model's input size."""
+        pixels = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+        antialias = self.interpolation in ("bilinear", "bicubic")
+        resized = F.interpolate(pixels, size=self.input_size, mode=self.interpolation, antialias=antialias)
+        return resized.clamp_(0.0, 1.0)
+
+    def to_tensor(self, image: np.ndarray) -> torch.Tensor:
+        """HxWx3 uint8 RGB -> normalised 1x3xHxW float32 at the model's input size."""
+        resized = self.resize(image)
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        return ((resized - mean) / std).contiguous()
+
+
+@dataclass
+class LoadedModel:
+    """An image classifier ready to explain. ``source`` records where it came from, for the manifest."""
+
+    name: str
+    module: nn.Module
+    preprocessing: Preprocessing
+    labels: list[str]
+    source: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.module.eval()
+        for parameter in self.module.parameters():
+            parameter.requires_grad_(False)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.labels)
+
+    @torch.no_grad()
+    def probabilities(self, image: np.ndarray) -> np.ndarray:
+        """Softmax class probabilities for one HxWx3 uint8 image."""
+        logits = self.module(self.preprocessing.to_tensor(image))
+        return torch.softmax(logits, dim=1)[0].numpy()
+
+    def top_k(self, image: np.ndarray, k: int = 5) -> list[tuple[int, str, float]]:
+        """The k most likely classes as (index, label, probability), most likely first."""
+        probabilities = self.probabilities(image)
+        best = np.argsort(probabilities)[::-1][:k]
+        return [(int(i), self.labels[i], float(probabilities[i])) for i in best]
+
+    def resolve_target(self, target: str | int | None, image: np.ndarray) -> int:
+        """Blank -> the top-1 class; otherwise a class index or a class name (case-insensitive)."""
+        if target is None or (isinstance(target, str) and not target.strip()):
+            return self.top_k(image, 1)[0][0]
+        text = str(target).strip()
+        if text.lstrip("-").isdigit():
+            index = int(text)
+            if not 0 <= index < self.n_classes:
+                raise UserInputError(
+                    f"Target class {index} is out of range: {self.name} has classes 0 to {self.n_classes - 1}."
+                )
+            return index
+        lowered = [label.lower() for label in self.labels]
+        if text.lower() in lowered:
+            return lowered.index(text.lower())
+        close = difflib.get_close_matches(text.lower(), lowered, n=3, cutoff=0.6)
+        hint = f" Did you mean {', '.join(repr(self.labels[lowered.index(c)]) for c in close)}?" if close else ""
+        raise UserInputError(
+            f"Unknown target class {text!r} for {self.name}: give a class index (0 to {self.n_classes - 1}) "
+            f"or one of its class names.{hint}"
+        )
