@@ -149,4 +149,4 @@ def build() -> None:
 def _params_json(method_name: str, *values: Any) -> str:
     """The selected method's parameter values (one per ``PARAM_SLOTS`` entry) as the JSON object /explain takes."""
     key = get_method(method_name).key
-    return json.dumps({param.name: value for (k, param), value in zip(PARAM_SLOTS, values) if k == key})
+    return json.dumps({param.name: value for (k, param), value in zip(PARAM_SLOTS, values, strict=True) if k == key})

@@ -31,7 +31,8 @@ class Estimate:
     def describe(self) -> str:
         return (
             f"{self.method.name}: about {self.cost.evaluations:,} model evaluations "
-            f"({self.cost.forward:,} forward, {self.cost.backward:,} forward+backward), about {self.seconds:.1f} s here."
+            f"({self.cost.forward:,} forward, {self.cost.backward:,} forward+backward), "
+            f"about {self.seconds:.1f} s here."
         )
 
 
