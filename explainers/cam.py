@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explainers.base import Param, Problem
+from explainers.counting import CountingModel
 from hub_models.errors import UserInputError
 
 LAYER_PARAM = Param(
@@ -25,6 +26,12 @@ LAYER_PARAM = Param(
     fast="",
     help="Module name of the feature map to explain (blank: the last spatial feature map).",
 )
+
+
+def _named_modules(model: nn.Module) -> dict[str, nn.Module]:
+    """Module names as the user knows them: those of the model itself, not of our counting wrapper."""
+    inner = model.model if isinstance(model, CountingModel) else model
+    return dict(inner.named_modules())
 
 
 def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> list[str]:
@@ -38,7 +45,7 @@ def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> list[str]:
                 else None
             )
         )
-        for name, module in model.named_modules()
+        for name, module in _named_modules(model).items()
         if name
     ]
     try:
@@ -69,7 +76,7 @@ def resolve_layer(model: nn.Module, inputs: torch.Tensor, requested: str) -> str
 def captured_activation(model: nn.Module, layer: str) -> Iterator[dict[str, torch.Tensor]]:
     """Records the output of ``layer`` during the forward passes inside the block; the hook is always removed."""
     store: dict[str, torch.Tensor] = {}
-    module = dict(model.named_modules())[layer]
+    module = _named_modules(model)[layer]
     hook = module.register_forward_hook(lambda _m, _i, output: store.__setitem__("activation", output))
     try:
         yield store

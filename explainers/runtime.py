@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import sys
+import warnings
 from types import ModuleType
 
 log = logging.getLogger(__name__)
@@ -51,5 +52,8 @@ def import_xplique() -> ModuleType:
     tf.data.experimental.enable_debug_mode()
     import xplique
 
+    # Said once per wrapped model by design, and the eager mode it announces is what PyTorch models need.
+    warnings.filterwarnings("ignore", message="TF is set to run eagerly")
+    warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
     log.info("xplique %s on TensorFlow %s", xplique.__version__, tf.__version__)
     return xplique

@@ -1,0 +1,86 @@
+"""Shared fixtures. Environment first: Gradio and huggingface_hub read it at import time."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+os.environ.setdefault("GRADIO_TEMP_DIR", str(ROOT / ".cache" / "test-gradio"))
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from hub_models import LoadedModel, Preprocessing, load_model  # noqa: E402
+from hub_models.examples import example_photo  # noqa: E402
+
+
+def tiny_cnn(seed: int = 0, n_classes: int = 10) -> nn.Module:
+    """A small random CNN with an 8x8 last feature map: every method runs on it in milliseconds."""
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, n_classes),
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> LoadedModel:
+    return LoadedModel(
+        name="tiny-cnn",
+        module=tiny_cnn(),
+        preprocessing=Preprocessing(input_size=(32, 32)),
+        labels=[f"class {i}" for i in range(10)],
+        source={"kind": "test"},
+    )
+
+
+@pytest.fixture(scope="session")
+def mobilenet() -> LoadedModel:
+    """The embedded ImageNet MobileNetV2, as the app loads it."""
+    return load_model(None)
+
+
+@pytest.fixture(scope="session")
+def chelsea() -> np.ndarray:
+    """scikit-image's photo of Chelsea the cat (300x451)."""
+    return example_photo("chelsea")
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where tests leave screenshots and pictures worth looking at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    """The real app, launched in this process on a free port."""
+    from app import build_app
+
+    app = build_app()
+    _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield url.rstrip("/")
+    app.close()

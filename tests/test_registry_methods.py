@@ -1,0 +1,97 @@
+"""Every registered method, driven by the registry: runs with tiny settings, validates its parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explainers import METHODS, explain, get_method, validate_params
+from explainers.registry import all_params
+from hub_models import UserInputError
+
+
+def tiny_settings(key: str) -> dict:
+    """Each numeric parameter at the smallest value its range allows (2 masks, 2 steps, ...), text at its default."""
+    settings = {}
+    for param in all_params(METHODS[key]):
+        if param.kind is int and param.name != "seed":
+            settings[param.name] = int(max(param.minimum, min(param.fast, 4 if param.name != "patch_size" else 8)))
+    return settings
+
+
+@pytest.mark.parametrize("key", list(METHODS))
+def test_method_returns_finite_map_of_the_image_size(key, tiny_model):
+    image = np.random.default_rng(0).integers(0, 256, size=(40, 52, 3), dtype=np.uint8)
+    result = explain(tiny_model, image, key, target=3, params=tiny_settings(key))
+    assert result.attribution.shape == (40, 52)
+    assert result.attribution.dtype == np.float32
+    assert np.isfinite(result.attribution).all()
+    assert result.target == 3
+    assert result.evaluations >= 1
+
+
+@pytest.mark.parametrize("key", list(METHODS))
+def test_cost_model_counts_the_evaluations_the_method_makes(key, tiny_model):
+    image = np.random.default_rng(1).integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+    method = METHODS[key]
+    params = validate_params(method, tiny_settings(key))
+    predicted = method.cost(params, tiny_model.preprocessing.input_size).evaluations
+    result = explain(tiny_model, image, key, target=0, params=params)
+    assert result.evaluations == pytest.approx(predicted, rel=0.05, abs=2)
+
+
+@pytest.mark.parametrize("key", list(METHODS))
+def test_presets_are_valid_and_fast_is_not_dearer_than_default(key):
+    method = METHODS[key]
+    fast = validate_params(method, {"preset": "fast"})
+    default = validate_params(method, {"preset": "default"})
+    assert method.cost(fast, (224, 224)).evaluations <= method.cost(default, (224, 224)).evaluations
+
+
+def test_methods_are_found_by_key_or_name_and_unknown_ones_list_the_allowed():
+    assert get_method("grad-cam").key == "gradcam"
+    assert get_method("RISE") is get_method("rise")
+    with pytest.raises(UserInputError, match=r"Grad-CAM.*RISE"):
+        get_method("deep-taylor")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"nb_samples": -1}, "between 2 and 20000"),
+        ({"nb_samples": 10**9}, "between 2 and 20000"),
+        ({"nb_samples": "many"}, "must be a number"),
+        ({"nb_samples": 2.5}, "whole number"),
+        ({"nb_samples": float("nan")}, "must be a number"),
+        ({"masks": 10}, r"no parameter 'masks'.*nb_samples"),
+        ({"preset": "turbo"}, "Unknown preset"),
+    ],
+)
+def test_bad_parameters_get_a_message_naming_the_problem(overrides, message):
+    with pytest.raises(UserInputError, match=message):
+        validate_params(get_method("rise"), overrides)
+
+
+def test_malformed_json_parameters_are_refused_clearly(tiny_model):
+    image = np.zeros((32, 32, 3), dtype=np.uint8)
+    with pytest.raises(UserInputError, match="not valid JSON"):
+        explain(tiny_model, image, "rise", params='{"nb_samples": ')
+    with pytest.raises(UserInputError, match="JSON object"):
+        explain(tiny_model, image, "rise", params="[1, 2]")
+
+
+def test_grad_cam_layer_override_and_bad_layer(tiny_model):
+    image = np.random.default_rng(2).integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
+    early = explain(tiny_model, image, "gradcam", target=1, params={"layer": "1"}).attribution
+    late = explain(tiny_model, image, "gradcam", target=1, params={"layer": ""}).attribution
+    assert not np.allclose(early, late)
+    with pytest.raises(UserInputError, match="not a spatial feature map"):
+        explain(tiny_model, image, "gradcam", target=1, params={"layer": "8"})
+
+
+def test_hooks_are_removed_even_when_the_method_fails(tiny_model):
+    image = np.zeros((32, 32, 3), dtype=np.uint8)
+    with pytest.raises(UserInputError):
+        explain(tiny_model, image, "gradcam", target=99)
+    explain(tiny_model, image, "gradcam", target=1)
+    assert all(not module._forward_hooks for module in tiny_model.module.modules())
