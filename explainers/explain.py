@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from explainers.base import Cost, Explanation, Method, Problem, ProgressFn
 from explainers.counting import CountingModel
 from explainers.registry import get_method, parse_params, validate_params
+from explainers.runtime import import_xplique
 from explainers.throughput import measure
 from hub_models.loaded_model import LoadedModel
 
@@ -44,12 +45,16 @@ def estimate(model: LoadedModel, method: str, params: str | dict[str, Any] | Non
     return Estimate(spec, values, cost, measure(model.module, model.preprocessing.input_size).seconds(cost))
 
 
-def seed_everything(seed: int) -> None:
-    """The same seed gives the same map: seeds every generator a method may draw from."""
+def seed_everything(seed: int, tensorflow: bool) -> None:
+    """The same seed gives the same map: seeds every generator a method may draw from.
+
+    ``tensorflow``: the method runs through Xplique, so TensorFlow is imported first (its seed must be set after).
+    """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    if "tensorflow" in sys.modules:
+    if tensorflow:
+        import_xplique()
         sys.modules["tensorflow"].random.set_seed(seed)
 
 
@@ -80,7 +85,7 @@ def explain(
         target=target_index,
         n_classes=model.n_classes,
     )
-    seed_everything(values.get("seed", 0))
+    seed_everything(values.get("seed", 0), tensorflow=spec.backend == "xplique")
     start = time.perf_counter()
     raw = spec.attribute(problem, values)
     seconds = time.perf_counter() - start

@@ -37,7 +37,8 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
                 image = ImageOps.exif_transpose(opened)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise UserInputError(
-            f"{name} claims an absurd size ({error}); it was refused. Upload a normal photo."
+            f"{name} claims a size far above the {MAX_MEGAPIXELS:.0f}-megapixel limit ({error}); it was refused. "
+            "Downscale it and upload it again."
         ) from error
     except UnidentifiedImageError as error:
         raise UserInputError(

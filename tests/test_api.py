@@ -1,0 +1,96 @@
+"""The public API (/classify, /explain) through gradio_client against the app launched by the test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from hub_models.examples import example_photo_paths
+
+CAT_CLASSES = range(281, 286)
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def chelsea_file():
+    return handle_file(str(example_photo_paths()["chelsea"]))
+
+
+def test_endpoints_have_the_documented_names_and_inputs(client):
+    endpoints = client.view_api(return_format="dict")["named_endpoints"]
+    assert set(endpoints) == {"/classify", "/explain"}
+    names = [p["parameter_name"] for p in endpoints["/explain"]["parameters"]]
+    assert names == ["image", "model", "method", "target", "params"]
+
+
+def test_classify_finds_the_cat(client, chelsea_file, mobilenet):
+    top = client.predict(chelsea_file, "", api_name="/classify")
+    assert mobilenet.labels.index(top["label"]) in CAT_CLASSES
+    assert len(top["confidences"]) == 5
+    assert top["confidences"][0]["confidence"] > 0.5
+
+
+def test_explain_returns_overlay_map_and_manifest(client, chelsea_file, chelsea):
+    overlay, raw_map, manifest_file = client.predict(chelsea_file, "", "Grad-CAM", "", "", api_name="/explain")
+    assert Image.open(overlay).format == "PNG"
+    attribution = np.load(raw_map)
+    assert attribution.shape == chelsea.shape[:2] and attribution.dtype == np.float32
+    record = json.loads(Path(manifest_file).read_text())
+    assert record["method"] == "Grad-CAM"
+    assert record["target"]["index"] in CAT_CLASSES
+    assert record["model"]["sha256"] == "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
+    assert record["parameters"] == {"layer": ""}
+    assert record["versions"]["torch"] == "2.14.1"
+    assert record["timing"]["model_evaluations"] == 2
+
+
+def test_manifest_reproduces_a_stochastic_run(client, chelsea_file):
+    params = json.dumps({"nb_samples": 64, "seed": 7})
+    _, first_map, manifest_file = client.predict(chelsea_file, "", "rise", "tiger cat", params, api_name="/explain")
+    record = json.loads(Path(manifest_file).read_text())
+    assert record["target"] == {"index": 282, "label": "tiger cat"}
+    assert record["seed"] == 7 and record["parameters"]["nb_samples"] == 64
+    again = client.predict(
+        chelsea_file,
+        "",
+        record["method"],
+        str(record["target"]["index"]),
+        json.dumps(record["parameters"]),
+        api_name="/explain",
+    )[1]
+    assert np.array_equal(np.load(first_map), np.load(again))
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "params", "message"),
+    [
+        ("deep-taylor", "", "", "Unknown method 'deep-taylor'. Choose one of: Grad-CAM"),
+        ("RISE", "", '{"nb_samples": 1000000000}', "between 2 and 20000"),
+        ("RISE", "", '{"nb_samples": ', "not valid JSON"),
+        ("RISE", "", '{"n_masks": 5}', "no parameter 'n_masks'"),
+        ("Grad-CAM", "zebraa", "", "Did you mean 'zebra'"),
+        ("Grad-CAM", "1000", "", "out of range"),
+    ],
+)
+def test_bad_requests_get_clear_messages(client, chelsea_file, method, target, params, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(chelsea_file, "", method, target, params, api_name="/explain")
+
+
+def test_bad_files_get_clear_messages_and_the_app_keeps_serving(client, tmp_path, chelsea_file):
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    with pytest.raises(Exception, match="not an image this app can read"):
+        client.predict(handle_file(str(text)), "", "Grad-CAM", "", "", api_name="/explain")
+    with pytest.raises(Exception, match="Unknown model 'no-such-model'"):
+        client.predict(chelsea_file, "no-such-model", api_name="/classify")
+    assert client.predict(chelsea_file, "", api_name="/classify")["label"]
