@@ -82,6 +82,8 @@ def cost_preview(model: str | None, method: str, params: str | None) -> str:
 def _param_component(param, value) -> gr.components.Component:
     if param.kind is str:
         return gr.Textbox(value=value, label=param.name, info=param.help)
+    if param.name == "seed":
+        return gr.Number(value=value, precision=0, minimum=param.minimum, maximum=param.maximum, label="seed")
     step = 1 if param.kind is int else 0.05
     return gr.Slider(param.minimum, param.maximum, value=value, step=step, label=param.name, info=param.help)
 
@@ -94,7 +96,7 @@ def build() -> None:
 
     with gr.Row():
         with gr.Column(scale=5):
-            image = ImageFile(type="filepath", label="Image", height=320)
+            image = ImageFile(type="filepath", label="Image", height=320, elem_id="cnn-image")
             gr.Examples([[str(p)] for p in examples.values()], inputs=[image], label="Examples (one click)")
             model = gr.Dropdown(
                 choices=[(f"{name} (embedded, ImageNet)", name) for name in EMBEDDED_MODELS],
@@ -103,10 +105,14 @@ def build() -> None:
                 label="Model",
             )
             classify_button = gr.Button("Classify")
-            top = gr.Label(num_top_classes=TOP_K, label="Top-5 classes")
+            top = gr.Label(num_top_classes=TOP_K, label="Top-5 classes", elem_id="cnn-top5")
         with gr.Column(scale=5):
             method = gr.Dropdown(
-                [m.name for m in METHODS.values()], value=DEFAULT_METHOD, allow_custom_value=True, label="Method"
+                [m.name for m in METHODS.values()],
+                value=DEFAULT_METHOD,
+                allow_custom_value=True,
+                label="Method",
+                elem_id="cnn-method",
             )
             target = gr.Dropdown(
                 [("top-1 class", "")], value="", allow_custom_value=True, label="Class to explain (name or index)"
@@ -115,14 +121,17 @@ def build() -> None:
             for spec in METHODS.values():
                 with gr.Group(visible=spec.name == DEFAULT_METHOD) as groups[spec.key]:
                     components += [_param_component(param, param.fast) for k, param in PARAM_SLOTS if k == spec.key]
+            initial_params = _params_json(DEFAULT_METHOD, *[c.value for c in components])
             with gr.Accordion("Parameters as JSON (what /explain receives)", open=False):
-                params = gr.Code(language="json", value=_params_json(DEFAULT_METHOD, *[c.value for c in components]))
-            cost = gr.Markdown()
-            explain_button = gr.Button("Explain", variant="primary")
+                params = gr.Code(language="json", value=initial_params)
+            cost = gr.Markdown(lambda: cost_preview(DEFAULT_MODEL, DEFAULT_METHOD, initial_params), elem_id="cnn-cost")
+            explain_button = gr.Button("Explain", variant="primary", elem_id="cnn-explain")
         with gr.Column(scale=6):
-            overlay = gr.Image(label="Attribution overlay", format="png", type="numpy", interactive=False)
+            overlay = gr.Image(
+                label="Attribution overlay", format="png", type="numpy", interactive=False, elem_id="cnn-overlay"
+            )
             raw_map = gr.File(label="Raw map (.npy, float32, image resolution)")
-            record = gr.File(label="Manifest (.json)")
+            record = gr.File(label="Manifest (.json)", elem_id="cnn-manifest")
 
     def show_method(method_name: str) -> list[Any]:
         key = get_method(method_name).key

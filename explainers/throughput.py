@@ -28,16 +28,19 @@ _measured: weakref.WeakKeyDictionary[nn.Module, Throughput] = weakref.WeakKeyDic
 _lock = threading.Lock()
 
 
-def _timed(run, repeats: int) -> float:
+def _fastest(run, repeats: int) -> float:
+    """Seconds of the fastest of ``repeats`` runs after a warm-up: the least disturbed by other processes."""
     run()
-    start = time.perf_counter()
+    timings = []
     for _ in range(repeats):
+        start = time.perf_counter()
         run()
-    return (time.perf_counter() - start) / repeats
+        timings.append(time.perf_counter() - start)
+    return min(timings)
 
 
 def measure(model: nn.Module, input_size: tuple[int, int], batch_size: int = 16) -> Throughput:
-    """Batched throughput at ``batch_size`` (a warm-up run, then timed runs); cached per model."""
+    """Batched throughput at ``batch_size`` (about a second of work); cached per model."""
     with _lock:
         if model in _measured:
             return _measured[model]
@@ -51,6 +54,6 @@ def measure(model: nn.Module, input_size: tuple[int, int], batch_size: int = 16)
             inputs = batch.clone().requires_grad_(True)
             model(inputs).sum().backward()
 
-        result = Throughput(batch_size / _timed(forward, 2), batch_size / _timed(backward, 1))
+        result = Throughput(batch_size / _fastest(forward, 3), batch_size / _fastest(backward, 2))
         _measured[model] = result
         return result
