@@ -64,6 +64,11 @@ IMPORTANCE = {
     "occlusion": (lambda a: np.maximum(a, 0.0), 1.6),  # score drops; negative = hiding it helped the class
     "rise": (lambda a: a, 1.5),
     "integrated_gradients": (np.abs, 1.3),  # signed per-pixel contributions: their magnitude
+    # Superpixel surrogates, positive part (evidence for the class). LIME measured 7.99 / 6.73 (seeds 0 / 1),
+    # KernelSHAP 2.40 / 5.06; rolled by half a width 0.13-0.25. LIME's map was ~1e-5 noise with Xplique's
+    # default kernel (see explainers/lime.py).
+    "lime": (lambda a: np.maximum(a, 0.0), 3.0),
+    "kernel_shap": (lambda a: np.maximum(a, 0.0), 1.6),
 }
 
 
