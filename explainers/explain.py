@@ -16,7 +16,7 @@ from explainers.base import Cost, Explanation, Method, Problem, ProgressFn
 from explainers.counting import CountingModel
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.runtime import import_xplique
-from explainers.throughput import measure
+from explainers.throughput import predicted_seconds, record_run
 from hub_models.loaded_model import LoadedModel
 
 
@@ -42,7 +42,8 @@ def estimate(model: LoadedModel, method: str, params: str | dict[str, Any] | Non
     spec = get_method(method)
     values = validate_params(spec, parse_params(params))
     cost = spec.cost(values, model.preprocessing.input_size)
-    return Estimate(spec, values, cost, measure(model.module, model.preprocessing.input_size).seconds(cost))
+    seconds = predicted_seconds(model.module, model.preprocessing.input_size, spec.key, cost)
+    return Estimate(spec, values, cost, seconds)
 
 
 def seed_everything(seed: int, tensorflow: bool) -> None:
@@ -89,6 +90,7 @@ def explain(
     start = time.perf_counter()
     raw = spec.attribute(problem, values)
     seconds = time.perf_counter() - start
+    record_run(model.module, model.preprocessing.input_size, spec.key, cost, seconds)
     attribution = resize_map(np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0), image.shape[:2])
     return Explanation(
         attribution=attribution,

@@ -1,4 +1,9 @@
-"""How fast a model runs here, measured once per model: the basis of every cost preview."""
+"""How fast a model runs here: the basis of every cost preview.
+
+The model's raw throughput is measured once (about a second). Each method adds its own overhead (mask building,
+surrogate fits), so every finished run also records how long it took against what raw throughput predicted; later
+previews of the same method on the same model use that measured factor.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ class Throughput:
 
 
 _measured: weakref.WeakKeyDictionary[nn.Module, Throughput] = weakref.WeakKeyDictionary()
+_overhead: weakref.WeakKeyDictionary[nn.Module, dict[str, float]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -57,3 +63,19 @@ def measure(model: nn.Module, input_size: tuple[int, int], batch_size: int = 16)
         result = Throughput(batch_size / _fastest(forward, 3), batch_size / _fastest(backward, 2))
         _measured[model] = result
         return result
+
+
+def record_run(model: nn.Module, input_size: tuple[int, int], method: str, cost: Cost, seconds: float) -> None:
+    """Remember how much slower (or faster) ``method`` ran than raw throughput predicts (a running average)."""
+    if cost.evaluations == 0:
+        return
+    factor = seconds / max(measure(model, input_size).seconds(cost), 1e-9)
+    with _lock:
+        factors = _overhead.setdefault(model, {})
+        factors[method] = factor if method not in factors else 0.5 * (factors[method] + factor)
+
+
+def predicted_seconds(model: nn.Module, input_size: tuple[int, int], method: str, cost: Cost) -> float:
+    """Raw-throughput time times this method's measured overhead on this model (1 until it has run once)."""
+    raw = measure(model, input_size).seconds(cost)
+    return raw * _overhead.get(model, {}).get(method, 1.0)
