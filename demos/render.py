@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
+from mpl_toolkits.axes_grid1 import make_axes_locatable
+from PIL import Image
 
 SEQUENTIAL_COLORMAP = "inferno"
 DIVERGING_COLORMAP = "RdBu_r"
@@ -20,8 +23,7 @@ def is_signed(attribution: np.ndarray) -> bool:
 def overlay_figure(image: np.ndarray, attribution: np.ndarray, title: str, alpha: float = 0.55) -> np.ndarray:
     """The image with the map drawn over it and a labelled colour bar, as an RGB uint8 array."""
     height, width = image.shape[:2]
-    figure = Figure(figsize=(6.4, 6.4 * height / width + 0.6), dpi=100, layout="constrained")
-    canvas = FigureCanvasAgg(figure)
+    figure = Figure(figsize=(6.4, 6.4 * height / width), dpi=100)
     axes = figure.add_subplot()
     axes.imshow(image)
     if is_signed(attribution):
@@ -37,6 +39,8 @@ def overlay_figure(image: np.ndarray, attribution: np.ndarray, title: str, alpha
     shown = axes.imshow(attribution, cmap=colormap, norm=norm, alpha=alpha, interpolation="bilinear")
     axes.set_axis_off()
     axes.set_title(title, fontsize=11)
-    figure.colorbar(shown, ax=axes, fraction=0.046, pad=0.02, label=label)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    colorbar_axes = make_axes_locatable(axes).append_axes("right", size="4%", pad=0.08)
+    figure.colorbar(shown, cax=colorbar_axes, label=label)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.05)
+    return np.asarray(Image.open(buffer).convert("RGB"))
