@@ -23,7 +23,7 @@ def build_app() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nPick an image, a class and a method; see why the network decided what it did.")
         with gr.Tab("CNN"):
-            cnn.build()
+            cnn.build(app)
     app.queue(default_concurrency_limit=1, max_size=64)
     return app
 

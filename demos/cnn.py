@@ -88,8 +88,8 @@ def _param_component(param, value) -> gr.components.Component:
     return gr.Slider(param.minimum, param.maximum, value=value, step=step, label=param.name, info=param.help)
 
 
-def build() -> None:
-    """Lays out the tab inside the current ``gr.Blocks``."""
+def build(app: gr.Blocks) -> None:
+    """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``) and binds its events."""
     examples = example_photo_paths()
     components: list[gr.components.Component] = []
     groups: dict[str, gr.Group] = {}
@@ -121,10 +121,9 @@ def build() -> None:
             for spec in METHODS.values():
                 with gr.Group(visible=spec.name == DEFAULT_METHOD) as groups[spec.key]:
                     components += [_param_component(param, param.fast) for k, param in PARAM_SLOTS if k == spec.key]
-            initial_params = _params_json(DEFAULT_METHOD, *[c.value for c in components])
             with gr.Accordion("Parameters as JSON (what /explain receives)", open=False):
-                params = gr.Code(language="json", value=initial_params)
-            cost = gr.Markdown(lambda: cost_preview(DEFAULT_MODEL, DEFAULT_METHOD, initial_params), elem_id="cnn-cost")
+                params = gr.Code(language="json", value=_params_json(DEFAULT_METHOD, *[c.value for c in components]))
+            cost = gr.Markdown(elem_id="cnn-cost")
             explain_button = gr.Button("Explain", variant="primary", elem_id="cnn-explain")
         with gr.Column(scale=6):
             overlay = gr.Image(
@@ -149,7 +148,9 @@ def build() -> None:
     preset.change(apply_preset, preset, components, api_visibility="private")
     for trigger in [method, *components]:
         trigger.change(_params_json, [method, *components], params, api_visibility="private", show_progress="hidden")
-    gr.on([params.change, model.change], cost_preview, [model, method, params], cost, api_visibility="private")
+    gr.on(
+        [app.load, params.change, model.change], cost_preview, [model, method, params], cost, api_visibility="private"
+    )
     explain_button.click(
         explain_image, [image, model, method, target, params], [overlay, raw_map, record], api_name="explain"
     )
