@@ -34,17 +34,26 @@ def _named_modules(model: nn.Module) -> dict[str, nn.Module]:
     return dict(inner.named_modules())
 
 
-def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> list[str]:
-    """Names of modules whose output is a 4-D feature map larger than 1x1, in execution order."""
-    seen: list[str] = []
+def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> tuple[list[str], set[str]]:
+    """Modules whose output is a 4-D feature map larger than 1x1: one name per map in execution order, and the
+    set of every module name that returns one of those maps.
+
+    One tensor passed on unchanged (a container returning its last child's output, an in-place activation) is
+    listed once, under the last leaf module that produced it (``features.18.2``, not ``features.18.1`` before an
+    in-place ReLU, nor the container ``features``). A container is listed only for a tensor it computes itself.
+    """
+    seen: dict[int, tuple[str, torch.Tensor]] = {}  # keeps each output alive, so ids are not reused
+    every: set[str] = set()
+
+    def record(module: nn.Module, name: str, output: object) -> None:
+        if isinstance(output, torch.Tensor) and output.ndim == 4 and output.shape[-1] * output.shape[-2] > 1:
+            every.add(name)
+            is_leaf = next(module.children(), None) is None
+            if is_leaf or id(output) not in seen:
+                seen[id(output)] = (name, output)
+
     hooks = [
-        module.register_forward_hook(
-            lambda _m, _i, output, name=name: (
-                seen.append(name)
-                if isinstance(output, torch.Tensor) and output.ndim == 4 and output.shape[-1] * output.shape[-2] > 1
-                else None
-            )
-        )
+        module.register_forward_hook(lambda m, _i, output, name=name: record(m, name, output))
         for name, module in _named_modules(model).items()
         if name
     ]
@@ -54,17 +63,17 @@ def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> list[str]:
     finally:
         for hook in hooks:
             hook.remove()
-    return list(dict.fromkeys(seen))
+    return [name for name, _ in seen.values()], every
 
 
 def resolve_layer(model: nn.Module, inputs: torch.Tensor, requested: str) -> str:
     """The requested layer if it is a spatial feature map, else the last one; a clear error if it is not."""
-    candidates = spatial_layers(model, inputs)
+    candidates, every = spatial_layers(model, inputs)
     if not candidates:
         raise UserInputError("This model has no spatial feature map (4-D layer output), so CAM methods do not apply.")
     if not requested:
         return candidates[-1]
-    if requested not in candidates:
+    if requested not in every:
         raise UserInputError(
             f"Layer {requested!r} is not a spatial feature map of this model. "
             f"Choose one of the last few: {', '.join(candidates[-5:])}."
