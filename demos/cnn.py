@@ -40,6 +40,11 @@ def classify(image: str | None, model: str | None) -> dict[str, float]:
     return {label: probability for _, label, probability in loaded.top_k(_image(image), TOP_K)}
 
 
+def classify_if_image(image: str | None, model: str | None) -> dict[str, float] | None:
+    """On upload or model change: classify; a cleared image just clears the classes (no error)."""
+    return classify(image, model) if image else None
+
+
 def target_choices(top: dict[str, Any] | None) -> dict[str, Any]:
     """After classification: the class dropdown offers the top-5, blank (= top-1) selected."""
     confidences = (top or {}).get("confidences") or []
@@ -141,9 +146,14 @@ def build(app: gr.Blocks) -> None:
 
     classified = classify_button.click(classify, [image, model], top, api_name="classify")
     classified.success(target_choices, top, target, api_visibility="private")
-    image.change(classify, [image, model], top, api_visibility="private", show_progress="minimal").success(
-        target_choices, top, target, api_visibility="private"
-    )
+    gr.on(
+        [image.change, model.change],
+        classify_if_image,
+        [image, model],
+        top,
+        api_visibility="private",
+        show_progress="minimal",
+    ).success(target_choices, top, target, api_visibility="private")
     method.change(show_method, method, list(groups.values()), api_visibility="private")
     preset.change(apply_preset, preset, components, api_visibility="private")
     for trigger in [method, *components]:
