@@ -1,4 +1,18 @@
-"""Occlusion sensitivity (Zeiler & Fergus, 2014): the score drop when a sliding patch is blanked, via Xplique."""
+"""Occlusion sensitivity (Zeiler & Fergus, 2014): the score drop when a sliding patch is blanked, in native PyTorch.
+
+Same semantics as ``xplique.attributions.Occlusion`` (2.0.2): anchors every ``patch_stride`` pixels over
+``range(ceil((H - patch_size + 1) / patch_stride))`` per axis, each patch filled with ``occlusion_value`` (normalised
+input space), score = the model's output (logit) for the target, and each pixel's sensitivity = the sum over the
+patches covering it of ``base_score - occluded_score``. One extension: a patch larger than the image is clipped, so
+it occludes the whole image once instead of giving an empty map (the cost model always counted that one position).
+
+Why native: Xplique builds every boolean mask in TensorFlow eagerly and moves each batch through NumPy to PyTorch.
+Measured by ``benchmarks/bench_cnn.py`` (2-core VM, MobileNetV2 at 224 px, quiet machine; benchmarks/RESULTS.md):
+32/16 (170 evaluations) 0.57 s native vs 0.95 s Xplique, 32/8 (626) 2.07 s vs 3.50 s, i.e. 1.7x faster; native runs
+at 0.97 of the model's own throughput at the same batch size, Xplique at 0.71. Part of the gain is feeding the model
+channels-last batches (MobileNetV2 runs ~1.4x faster on them here). ``tests/test_native_vs_xplique.py`` checks the
+maps are Xplique's (equal to 1e-4; correlation 1.0000000 on chelsea).
+"""
 
 from __future__ import annotations
 
@@ -6,35 +20,52 @@ from math import ceil
 from typing import Any
 
 import numpy as np
+import torch
 
 from explainers.base import Cost, Method, Param, Problem
-from explainers.xplique_bridge import run_xplique
+
+
+def anchors(length: int, patch: int, stride: int) -> list[int]:
+    """Patch starts along one axis (Xplique's rule, at least one)."""
+    return [i * stride for i in range(ceil(max(1, length - patch + 1) / stride))]
 
 
 def patch_positions(size: tuple[int, int], patch: int, stride: int) -> int:
-    """How many patches Xplique slides over an image of ``size`` (its anchor rule)."""
-    return ceil(max(1, size[0] - patch + 1) / stride) * ceil(max(1, size[1] - patch + 1) / stride)
+    """How many patches slide over an image of ``size``."""
+    return len(anchors(size[0], patch, stride)) * len(anchors(size[1], patch, stride))
 
 
+@torch.no_grad()
 def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
-    return run_xplique(
-        problem,
-        lambda xplique, model: xplique.attributions.Occlusion(
-            model,
-            batch_size=problem.batch_size,
-            patch_size=params["patch_size"],
-            patch_stride=params["patch_stride"],
-            occlusion_value=params["occlusion_value"],
-        ),
-        gradients=False,
-    )
+    patch, stride, value = params["patch_size"], params["patch_stride"], float(params["occlusion_value"])
+    image = problem.inputs  # 1x3xHxW, normalised
+    height, width = image.shape[-2:]
+    boxes = [
+        (top, left) for top in anchors(height, patch, stride) for left in anchors(width, patch, stride)
+    ]  # the original image goes first in the first batch: its score is the baseline
+    work: list[tuple[int, int] | None] = [None, *boxes]
+    scores = torch.empty(len(work))
+    for start in range(0, len(work), problem.batch_size):
+        chunk = work[start : start + problem.batch_size]
+        # Channels-last: MobileNet-style CNNs run ~1.4x faster on CPU with NHWC memory (measured 250 vs 175 img/s).
+        batch = image.expand(len(chunk), -1, -1, -1).clone(memory_format=torch.channels_last)
+        for row, box in enumerate(chunk):
+            if box is not None:
+                top, left = box
+                batch[row, :, top : top + patch, left : left + patch] = value
+        scores[start : start + len(chunk)] = problem.model(batch)[:, problem.target].float()
+    drops = (scores[0] - scores[1:]).tolist()
+    sensitivity = torch.zeros(height, width, dtype=torch.float64)
+    for (top, left), drop in zip(boxes, drops, strict=True):
+        sensitivity[top : top + patch, left : left + patch] += drop
+    return sensitivity.float().numpy()
 
 
 METHOD = Method(
     key="occlusion",
     name="Occlusion",
     family="perturbation",
-    backend="xplique",
+    backend="native torch",
     params=(
         Param("patch_size", int, default=32, fast=32, minimum=2, maximum=224, help="Side of the blanked square (px)."),
         Param("patch_stride", int, default=8, fast=16, minimum=1, maximum=224, help="Step between patches (px)."),

@@ -1,34 +1,72 @@
-"""RISE (Petsiuk et al., 2018): the class score averaged over random smooth masks, via Xplique."""
+"""RISE (Petsiuk et al., 2018): the class score averaged over random smooth masks, in native PyTorch.
+
+Follows ``xplique.attributions.Rise`` (2.0.2) and the paper: each mask is a ``grid_size`` x ``grid_size`` grid of
+cells kept with probability ``preservation_probability``, upsampled bilinearly (half-pixel centres, as
+``tf.image.resize``) to ``H * (1 + 1 / grid_size)`` and cropped back to ``H`` x ``W`` at a random shift. The masked
+input is ``mask * x`` (0 = the mean colour in normalised space), its score the target's logit, and the map is Xplique's
+normalisation ``sum(score * mask) / sum(mask)``. One deliberate difference: every mask gets its own random shift, as in
+the paper; Xplique's ``tf.image.random_crop`` on a whole batch shifts all the masks of a batch alike. Randomness comes
+from a ``torch.Generator`` seeded with ``params["seed"]``: the same seed gives the same map.
+
+Why native: Xplique generates, upsamples and crops the masks in TensorFlow eagerly and moves each batch through NumPy
+to PyTorch. Measured by ``benchmarks/bench_cnn.py`` (2-core VM, MobileNetV2 at 224 px, quiet machine, two runs;
+benchmarks/RESULTS.md): 200 masks 0.84 s native vs 1.00-1.04 s Xplique, 800 masks 3.36-3.38 s vs 3.55-3.84 s, i.e.
+1.05-1.25x faster; native runs at 0.94-0.97 of the model's own throughput at the same batch size, Xplique at
+0.78-0.81. A modest gain on its own; the other reasons to keep it: no TensorFlow import on the first run (~3 s),
+per-mask shifts as in the paper, and seeding through one ``torch.Generator``. ``tests/test_native_vs_xplique.py``
+checks the maps agree with Xplique's (correlation >= 0.95 with 4000 masks on a synthetic model; on chelsea, 2000
+masks, the two implementations correlate as well as two seeds of one do, ~0.95).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from explainers.base import Cost, Method, Param, Problem
-from explainers.xplique_bridge import run_xplique
 
 
-def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
-    return run_xplique(
-        problem,
-        lambda xplique, model: xplique.attributions.Rise(
-            model,
-            batch_size=problem.batch_size,
-            nb_samples=params["nb_samples"],
-            grid_size=params["grid_size"],
-            preservation_probability=params["preservation_probability"],
-        ),
-        gradients=False,
+def smooth_masks(count: int, size: tuple[int, int], grid: int, keep: float, generator: torch.Generator) -> torch.Tensor:
+    """``count`` x 1 x H x W float masks in [0, 1]: random binary grids, upsampled, randomly shifted."""
+    height, width = size
+    cells = (torch.rand(count, 1, grid, grid, generator=generator) < keep).float()
+    up_h, up_w = int(height * (1.0 + 1.0 / grid)), int(width * (1.0 + 1.0 / grid))
+    upsampled = F.interpolate(cells, size=(up_h, up_w), mode="bilinear", align_corners=False).clamp_(0.0, 1.0)
+    tops = torch.randint(0, up_h - height + 1, (count,), generator=generator).tolist()
+    lefts = torch.randint(0, up_w - width + 1, (count,), generator=generator).tolist()
+    return torch.stack(
+        [upsampled[i, :, t : t + height, s : s + width] for i, (t, s) in enumerate(zip(tops, lefts, strict=True))]
     )
+
+
+@torch.no_grad()
+def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
+    generator = torch.Generator().manual_seed(int(params.get("seed", 0)))
+    image = problem.inputs  # 1x3xHxW, normalised
+    size = tuple(image.shape[-2:])
+    numerator = torch.zeros(size, dtype=torch.float64)
+    denominator = torch.zeros(size, dtype=torch.float64)
+    remaining = params["nb_samples"]
+    while remaining > 0:
+        count = min(problem.batch_size, remaining)
+        masks = smooth_masks(count, size, params["grid_size"], params["preservation_probability"], generator)
+        # Channels-last: MobileNet-style CNNs run ~1.4x faster on CPU with NHWC memory (measured 250 vs 175 img/s).
+        masked = (masks * image).contiguous(memory_format=torch.channels_last)
+        scores = problem.model(masked)[:, problem.target].float()
+        numerator += torch.einsum("n,nhw->hw", scores, masks[:, 0]).double()
+        denominator += masks[:, 0].sum(dim=0).double()
+        remaining -= count
+    return (numerator / (denominator + 1e-4)).float().numpy()
 
 
 METHOD = Method(
     key="rise",
     name="RISE",
     family="perturbation",
-    backend="xplique",
+    backend="native torch",
     params=(
         Param("nb_samples", int, default=800, fast=200, minimum=2, maximum=20000, help="Random masks."),
         Param("grid_size", int, default=7, fast=7, minimum=2, maximum=32, help="Cells per side of each mask's grid."),
