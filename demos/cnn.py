@@ -18,6 +18,7 @@ from explainers import METHODS, estimate, explain, get_method
 from explainers.manifest import manifest
 from explainers.registry import all_params
 from hub_models import DEFAULT_MODEL, EMBEDDED_MODELS, load_image, load_model
+from hub_models.card import CURATED_HUB_MODELS, model_card
 from hub_models.errors import UserInputError
 from hub_models.examples import example_photo_paths
 
@@ -80,6 +81,15 @@ def explain_image(
 
 
 @user_facing
+def show_model_card(model: str | None) -> str:
+    """The model's card under the model field; a model that does not load says why there instead."""
+    try:
+        return model_card(load_model(model))
+    except UserInputError as error:
+        return f"**Model not loaded:** {error}"
+
+
+@user_facing
 def cost_preview(model: str | None, method: str, params: str | None) -> str:
     return "**Cost:** " + estimate(load_model(model), method, params).describe()
 
@@ -104,11 +114,13 @@ def build(app: gr.Blocks) -> None:
             image = ImageFile(type="filepath", label="Image", height=320, elem_id="cnn-image")
             gr.Examples([[str(p)] for p in examples.values()], inputs=[image], label="Examples (one click)")
             model = gr.Dropdown(
-                choices=[(f"{name} (embedded, ImageNet)", name) for name in EMBEDDED_MODELS],
+                choices=[(f"{name} (embedded, ImageNet)", name) for name in EMBEDDED_MODELS] + CURATED_HUB_MODELS,
                 value=DEFAULT_MODEL,
                 allow_custom_value=True,
                 label="Model",
+                info="An embedded model, or any timm / transformers image classifier on the Hub: org/name[@revision]",
             )
+            card = gr.Markdown(elem_id="cnn-model-card")
             classify_button = gr.Button("Classify")
             top = gr.Label(num_top_classes=TOP_K, label="Top-5 classes", elem_id="cnn-top5")
         with gr.Column(scale=5):
@@ -127,7 +139,11 @@ def build(app: gr.Blocks) -> None:
                 with gr.Group(visible=spec.name == DEFAULT_METHOD) as groups[spec.key]:
                     components += [_param_component(param, param.fast) for k, param in PARAM_SLOTS if k == spec.key]
             with gr.Accordion("Parameters as JSON (what /explain receives)", open=False):
-                params = gr.Code(language="json", value=_params_json(DEFAULT_METHOD, *[c.value for c in components]))
+                params = gr.Code(
+                    language="json",
+                    value=_params_json(DEFAULT_METHOD, *[c.value for c in components]),
+                    interactive=False,
+                )
             cost = gr.Markdown(elem_id="cnn-cost")
             explain_button = gr.Button("Explain", variant="primary", elem_id="cnn-explain")
         with gr.Column(scale=6):
@@ -161,9 +177,12 @@ def build(app: gr.Blocks) -> None:
     gr.on(
         [app.load, params.change, model.change], cost_preview, [model, method, params], cost, api_visibility="private"
     )
+    gr.on([app.load, model.change], show_model_card, model, card, api_visibility="private")
+    # The parameters are read from the controls as they are at the click, not from the JSON box, whose update may
+    # still be in flight; the click's first step rewrites the box, the second is the /explain endpoint itself.
     explain_button.click(
-        explain_image, [image, model, method, target, params], [overlay, raw_map, record], api_name="explain"
-    )
+        _params_json, [method, *components], params, api_visibility="private", show_progress="hidden"
+    ).then(explain_image, [image, model, method, target, params], [overlay, raw_map, record], api_name="explain")
 
 
 def _params_json(method_name: str, *values: Any) -> str:
