@@ -8,6 +8,7 @@ from collections import OrderedDict
 
 from hub_models.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
 from hub_models.errors import UserInputError
+from hub_models.hub import load_hub_model, parse_spec
 from hub_models.loaded_model import LoadedModel
 
 _cache: OrderedDict[str, LoadedModel] = OrderedDict()
@@ -19,19 +20,38 @@ def cache_size() -> int:
     return max(1, int(os.environ.get("XAI_MODEL_CACHE_SIZE", "3")))
 
 
-def load_model(spec: str | None) -> LoadedModel:
-    """Blank -> the embedded default; an embedded model's name -> that model. Least recently used models are evicted."""
+def normalise_spec(spec: str | None) -> str:
+    """Blank -> the default's name; an embedded name as is; a Hub id checked (no request) as ``org/name[@rev]``."""
     name = (spec or "").strip() or DEFAULT_MODEL
+    if name in EMBEDDED_MODELS:
+        return name
+    if "/" in name:
+        return parse_spec(name).key
+    shown = name if len(name) <= 80 else name[:77] + "..."
+    raise UserInputError(
+        f"Unknown model {shown!r}. Give a Hugging Face Hub id such as 'timm/resnet50.a1_in1k' (optionally "
+        f"'@revision'), or one of the models that work with no network: {', '.join(sorted(EMBEDDED_MODELS))} "
+        "(leave the field blank for the default)."
+    )
+
+
+def cached_specs() -> list[str]:
+    """The normalised specs in memory, least recently used first."""
+    with _lock:
+        return list(_cache)
+
+
+def load_model(spec: str | None) -> LoadedModel:
+    """Blank -> the embedded default; an embedded model's name -> that model; ``org/name[@revision]`` -> a Hub model.
+
+    The least recently used models are evicted beyond ``cache_size()``.
+    """
+    name = normalise_spec(spec)
     with _lock:
         if name in _cache:
             _cache.move_to_end(name)
             return _cache[name]
-        if name not in EMBEDDED_MODELS:
-            raise UserInputError(
-                f"Unknown model {name!r}. Available with no network: {', '.join(sorted(EMBEDDED_MODELS))} "
-                "(leave the field blank for the default)."
-            )
-        model = EMBEDDED_MODELS[name]()
+        model = EMBEDDED_MODELS[name]() if name in EMBEDDED_MODELS else load_hub_model(name)
         _cache[name] = model
         while len(_cache) > cache_size():
             _cache.popitem(last=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,23 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 os.environ.setdefault("GRADIO_TEMP_DIR", str(ROOT / ".cache" / "test-gradio"))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+# The fake Hub binds its port now, so HF_ENDPOINT is known before anything imports huggingface_hub (it reads the
+# endpoint, offline flag and cache folder once, at import). It serves from the start (a stray request gets a quick
+# 404, not a hang); the fake_hub fixture builds its repos.
+from fake_hub import FakeHub  # noqa: E402
+
+FAKE_HUB = FakeHub()
+FAKE_HUB.start()
+HF_HOME = ROOT / ".cache" / f"test-hf-home-{os.getpid()}"
+os.environ["HF_ENDPOINT"] = FAKE_HUB.url
+os.environ["HF_HUB_OFFLINE"] = "0"
+os.environ["HF_HOME"] = str(HF_HOME)
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.pop("HF_HUB_CACHE", None)
+os.environ.pop("HF_TOKEN", None)
+os.environ.pop("HUGGING_FACE_HUB_TOKEN", None)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -84,3 +100,18 @@ def app_url() -> Iterator[str]:
     _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     yield url.rstrip("/")
     app.close()
+
+
+@pytest.fixture(scope="session")
+def fake_hub(tmp_path_factory) -> FakeHub:
+    """The fake Hub serving the tiny repos built here (see tests/fake_hub.py); HF_HOME is a fresh folder."""
+    from fake_hub import build_repos
+
+    FAKE_HUB.folder = tmp_path_factory.mktemp("fake-hub")
+    FAKE_HUB.repos.update(build_repos(FAKE_HUB.folder / "repos", FAKE_HUB.pickle_marker))
+    return FAKE_HUB
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    FAKE_HUB.stop()
+    shutil.rmtree(HF_HOME, ignore_errors=True)

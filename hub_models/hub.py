@@ -1,0 +1,348 @@
+"""Image classifiers from the Hugging Face Hub, by id: timm models and transformers image-classification models.
+
+A spec is ``org/name`` or ``org/name@revision``. Before anything is downloaded the id is checked (no request for a
+malformed one), the repo's metadata is fetched once with a short timeout (unknown, gated, revision not found, not an
+image classifier, pickle-only weights and oversized downloads are refused here), then only the files the model needs
+are downloaded into the standard HF cache (``HF_HOME``) and loaded from there. Pickles are never loaded and
+``trust_remote_code`` is never enabled. With ``HF_HUB_OFFLINE=1`` only the cache is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from huggingface_hub import HfApi, constants, hf_hub_download
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from torch import nn
+
+from hub_models.errors import UserInputError
+from hub_models.loaded_model import LoadedModel, Preprocessing
+
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
+REPO_ID = re.compile(rf"{_NAME}/{_NAME}")
+REVISION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,126}[A-Za-z0-9])?")
+MAX_SPEC_LENGTH = 230
+PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt", ".pkl", ".pickle")
+PREPROCESSOR_FILE = "preprocessor_config.json"
+INTERPOLATIONS = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic"}
+PIL_RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic"}
+
+
+@dataclass(frozen=True)
+class HubSpec:
+    repo_id: str
+    revision: str | None
+
+    @property
+    def key(self) -> str:
+        """The normalised spec: the cache key and the model's name."""
+        return f"{self.repo_id}@{self.revision}" if self.revision else self.repo_id
+
+
+def parse_spec(spec: str) -> HubSpec:
+    """``org/name`` or ``org/name@revision``, checked before any request is made."""
+    text = spec.strip()
+    repo_id, _, revision = text.partition("@")
+    ok = (
+        len(text) <= MAX_SPEC_LENGTH
+        and ".." not in text
+        and REPO_ID.fullmatch(repo_id) is not None
+        and (not revision or REVISION.fullmatch(revision) is not None)
+        and (revision or not text.endswith("@"))
+    )
+    if not ok:
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise UserInputError(
+            f"{shown!r} is not a valid Hugging Face model id. Use 'org/name' or 'org/name@revision' "
+            "(letters, digits, '-', '_' and '.'; no spaces, no '..', at most 96 characters per part), "
+            "for example 'timm/resnet50.a1_in1k'."
+        )
+    return HubSpec(repo_id, revision or None)
+
+
+def max_download_bytes() -> int:
+    """The download cap (``XAI_MAX_DOWNLOAD_MB``, default 1000 MB)."""
+    return int(float(os.environ.get("XAI_MAX_DOWNLOAD_MB", "1000")) * 1_000_000)
+
+
+def hub_timeout() -> float:
+    """Seconds to wait for the Hub to answer one request (``XAI_HUB_TIMEOUT``, default 5)."""
+    return float(os.environ.get("XAI_HUB_TIMEOUT", "5"))
+
+
+def hub_url(repo_id: str) -> str:
+    return f"{constants.ENDPOINT}/{repo_id}"
+
+
+def load_hub_model(spec: str) -> LoadedModel:
+    """A timm or transformers image classifier from the Hub (or the HF cache when offline)."""
+    parsed = parse_spec(spec)
+    try:
+        if constants.HF_HUB_OFFLINE:
+            folder, sha, license_name, size = _from_cache(parsed)
+        else:
+            folder, sha, license_name, size = _download(parsed)
+    except UserInputError:
+        raise
+    except GatedRepoError as error:  # a subclass of RepositoryNotFoundError: first
+        raise UserInputError(
+            f"{parsed.repo_id} is a gated or private repo: accept its terms on {hub_url(parsed.repo_id)} and set "
+            "the HF_TOKEN environment variable to an access token of an account that has access, then restart."
+        ) from error
+    except RevisionNotFoundError as error:
+        raise UserInputError(
+            f"{parsed.repo_id} has no revision {parsed.revision!r}: use a branch, a tag or a commit sha of that repo "
+            "(or leave out '@...' for the main branch)."
+        ) from error
+    except RepositoryNotFoundError as error:
+        raise UserInputError(
+            f"No model repo {parsed.repo_id!r} on the Hugging Face Hub (or it is private: then set HF_TOKEN). "
+            "Check the spelling; a dataset or Space id is not a model."
+        ) from error
+    except (OfflineModeIsEnabled, LocalEntryNotFoundError) as error:
+        raise _offline_error(parsed) from error
+    except HfHubHTTPError as error:  # an OSError too: before the connection errors
+        status = getattr(getattr(error, "response", None), "status_code", "an error")
+        raise UserInputError(
+            f"The Hub refused {parsed.repo_id} (HTTP {status}); try again later or choose another model."
+        ) from error
+    except (httpx2.TransportError, OSError) as error:
+        raise UserInputError(
+            f"The Hugging Face Hub ({constants.ENDPOINT}) cannot be reached, so {parsed.repo_id} cannot be downloaded "
+            f"({type(error).__name__}). The embedded models still work; Hub models already downloaded load with "
+            "HF_HUB_OFFLINE=1."
+        ) from error
+
+    config = json.loads((folder / "config.json").read_text())
+    source = {
+        "id": parsed.repo_id,
+        "revision": sha,
+        "requested_revision": parsed.revision or "main",
+        "license": license_name,
+        "url": hub_url(parsed.repo_id),
+        "download_bytes": str(size),
+    }
+    if "architecture" in config:
+        return _timm_model(parsed, folder, config, source)
+    return _transformers_model(parsed, folder, source)
+
+
+def _offline_error(parsed: HubSpec) -> UserInputError:
+    if constants.HF_HUB_OFFLINE:
+        return UserInputError(
+            f"The Hub is offline here (HF_HUB_OFFLINE=1) and {parsed.key} is not in the local cache "
+            f"({constants.HF_HUB_CACHE}). Use an embedded model, or unset HF_HUB_OFFLINE to download it once."
+        )
+    return UserInputError(
+        f"{parsed.key} could not be downloaded from the Hub ({constants.ENDPOINT}) and is not in the local cache."
+    )
+
+
+def _download(parsed: HubSpec) -> tuple[Path, str, str, int]:
+    """Checks the repo from its metadata, then downloads only what the model needs. Returns the snapshot folder."""
+    info = HfApi().model_info(parsed.repo_id, revision=parsed.revision, files_metadata=True, timeout=hub_timeout())
+    sizes = {s.rfilename: s.size for s in info.siblings or []}
+    if "config.json" not in sizes:
+        raise _not_a_classifier(parsed, "it has no config.json (neither a timm nor a transformers model)")
+    if info.pipeline_tag and info.pipeline_tag != "image-classification":
+        raise _not_a_classifier(parsed, f"its task is {info.pipeline_tag!r}")
+    weights = _safetensors_files(sizes)
+    if not weights:
+        pickles = sorted(name for name in sizes if name.endswith(PICKLE_SUFFIXES))
+        if pickles:
+            raise UserInputError(
+                f"{parsed.repo_id} has its weights only as pickle files ({', '.join(pickles[:3])}), which can run "
+                "arbitrary code when loaded; this app loads safetensors only. Choose a repo with model.safetensors."
+            )
+        raise UserInputError(f"{parsed.repo_id} has no weights file (model.safetensors).")
+    wanted = ["config.json", *weights] + ([PREPROCESSOR_FILE] if PREPROCESSOR_FILE in sizes else [])
+    total = sum(sizes[name] or 0 for name in wanted)
+    if total > max_download_bytes():
+        raise UserInputError(
+            f"{parsed.repo_id} would download {total / 1e6:,.0f} MB, more than the "
+            f"{max_download_bytes() / 1e6:,.6g} MB allowed here (XAI_MAX_DOWNLOAD_MB). "
+            "Choose a smaller model or raise the limit."
+        )
+    # By the requested revision (not the sha), so that the cache records the branch or tag for offline use.
+    revision = parsed.revision or "main"
+    config_path = Path(_fetch(parsed.repo_id, "config.json", revision))
+    config = json.loads(config_path.read_text())
+    if "architecture" not in config:
+        _check_transformers_config(parsed, config)
+    folders = {config_path.parent, *(Path(_fetch(parsed.repo_id, name, revision)).parent for name in wanted[1:])}
+    folder = config_path.parent
+    if len(folders) != 1 or folder.name != info.sha:
+        raise UserInputError(f"{parsed.key} changed on the Hub while it was downloading; try again.")
+    license_name = _license(info)
+    return folder, str(info.sha), license_name, total
+
+
+def _fetch(repo_id: str, filename: str, revision: str) -> str:
+    return hf_hub_download(repo_id, filename, revision=revision, etag_timeout=hub_timeout())
+
+
+def _from_cache(parsed: HubSpec) -> tuple[Path, str, str, int]:
+    """Offline: the snapshot the requested revision points to in the HF cache, if its files are there."""
+    folder = Path(hf_hub_download(parsed.repo_id, "config.json", revision=parsed.revision or "main")).parent
+    names = {p.name: p for p in folder.iterdir()}
+    weights = _safetensors_files({name: 0 for name in names})
+    if not weights:
+        raise _offline_error(parsed)
+    size = sum(names[n].stat().st_size for n in ["config.json", *weights])
+    return folder, folder.name, "unknown (offline)", size
+
+
+def _safetensors_files(files: dict[str, Any]) -> list[str]:
+    root = sorted(name for name in files if "/" not in name and name.endswith(".safetensors"))
+    if "model.safetensors" in root:
+        return ["model.safetensors"]
+    if "model.safetensors.index.json" in files:
+        return ["model.safetensors.index.json", *root]
+    return []
+
+
+def _license(info: Any) -> str:
+    card = info.card_data
+    value = getattr(card, "license", None) if card is not None else None
+    if not value:
+        value = next((tag.split(":", 1)[1] for tag in info.tags or [] if tag.startswith("license:")), None)
+    return str(value or "unknown")
+
+
+def _not_a_classifier(parsed: HubSpec, why: str) -> UserInputError:
+    return UserInputError(
+        f"{parsed.repo_id} is not an image classifier this app can load: {why}. "
+        "Use a timm model or a transformers image-classification model."
+    )
+
+
+def _check_transformers_config(parsed: HubSpec, config: dict[str, Any]) -> None:
+    if "model_type" not in config:
+        raise _not_a_classifier(parsed, "its config.json is neither a timm nor a transformers config")
+    if config.get("auto_map"):
+        raise _not_a_classifier(parsed, "it needs custom code (trust_remote_code), which is never enabled here")
+    architectures = config.get("architectures") or []
+    if architectures and not any(a.endswith("ForImageClassification") for a in architectures):
+        raise _not_a_classifier(parsed, f"its architecture is {', '.join(architectures)}")
+
+
+# --- timm ---------------------------------------------------------------------------------------------------------
+
+
+def _timm_model(parsed: HubSpec, folder: Path, config: dict[str, Any], source: dict[str, str]) -> LoadedModel:
+    import timm
+    from timm.data import ImageNetInfo
+
+    try:
+        module = timm.create_model("local-dir:" + str(folder), pretrained=True)
+    except (RuntimeError, ValueError, KeyError) as error:
+        raise UserInputError(f"{parsed.repo_id} could not be built with timm {timm.__version__}: {error}") from error
+    cfg = {**config.get("pretrained_cfg", {}), **module.pretrained_cfg}
+    n_classes = int(getattr(module, "num_classes", 0) or config.get("num_classes") or 0)
+    if n_classes <= 0:
+        raise _not_a_classifier(parsed, "it has no classifier head (num_classes is 0)")
+    names = config.get("label_names") or cfg.get("label_names")
+    if isinstance(names, dict):
+        names = [str(names.get(str(i), names.get(i, f"class {i}"))) for i in range(n_classes)]
+    if names and len(names) == n_classes:
+        labels = [str(n) for n in names]
+    elif n_classes == 1000:
+        labels = list(ImageNetInfo().label_descriptions())
+    else:
+        labels = [f"class {i}" for i in range(n_classes)]
+    input_size = tuple(int(v) for v in cfg.get("input_size", (3, 224, 224))[1:])
+    preprocessing = Preprocessing(
+        input_size=input_size,  # type: ignore[arg-type]
+        mean=_three(cfg.get("mean"), (0.485, 0.456, 0.406)),
+        std=_three(cfg.get("std"), (0.229, 0.224, 0.225)),
+        interpolation=INTERPOLATIONS.get(str(cfg.get("interpolation", "bilinear")), "bilinear"),
+    )
+    source = {**source, "kind": "timm", "architecture": str(config["architecture"])}
+    return LoadedModel(name=parsed.key, module=module, preprocessing=preprocessing, labels=labels, source=source)
+
+
+def _three(values: Any, default: tuple[float, float, float]) -> tuple[float, float, float]:
+    if values is None:
+        return default
+    values = [float(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
+    if len(values) == 1:
+        values = values * 3
+    return (values[0], values[1], values[2])
+
+
+# --- transformers -------------------------------------------------------------------------------------------------
+
+
+class LogitsOnly(nn.Module):
+    """A transformers classifier as a plain ``pixels -> logits`` module, the form every explainer takes."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixel_values):
+        return self.model(pixel_values=pixel_values).logits
+
+
+def _transformers_model(parsed: HubSpec, folder: Path, source: dict[str, str]) -> LoadedModel:
+    import transformers
+    from transformers import AutoConfig, AutoModelForImageClassification
+
+    try:
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+        _check_transformers_config(parsed, config.to_dict())
+        if type(config) not in transformers.MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING:
+            raise _not_a_classifier(parsed, f"transformers has no image-classification head for {config.model_type!r}")
+        model = AutoModelForImageClassification.from_pretrained(folder, trust_remote_code=False, use_safetensors=True)
+    except UserInputError:
+        raise
+    except (OSError, ValueError, KeyError) as error:
+        raise UserInputError(
+            f"{parsed.repo_id} could not be loaded with transformers {transformers.__version__}: "
+            f"{str(error).splitlines()[0]}"
+        ) from error
+    n_classes = int(config.num_labels)
+    id2label = config.id2label or {}
+    labels = [str(id2label.get(i, id2label.get(str(i), f"class {i}"))) for i in range(n_classes)]
+    processor = json.loads((folder / PREPROCESSOR_FILE).read_text()) if (folder / PREPROCESSOR_FILE).exists() else {}
+    image_size = getattr(config, "image_size", 224)
+    preprocessing = Preprocessing(
+        input_size=_processor_size(
+            processor.get("size"), processor.get("crop_size") if processor.get("do_center_crop") else None, image_size
+        ),
+        mean=_three(processor.get("image_mean"), (0.5, 0.5, 0.5) if processor else (0.485, 0.456, 0.406)),
+        std=_three(processor.get("image_std"), (0.5, 0.5, 0.5) if processor else (0.229, 0.224, 0.225)),
+        interpolation=PIL_RESAMPLE.get(processor.get("resample"), "bilinear"),
+    )
+    source = {**source, "kind": "transformers", "architecture": (config.architectures or [type(model).__name__])[0]}
+    return LoadedModel(
+        name=parsed.key, module=LogitsOnly(model), preprocessing=preprocessing, labels=labels, source=source
+    )
+
+
+def _processor_size(size: Any, crop_size: Any, image_size: Any) -> tuple[int, int]:
+    """(height, width) from an image processor's ``size`` (or ``crop_size`` when it crops)."""
+    for value in (crop_size, size):
+        if isinstance(value, int):
+            return (value, value)
+        if isinstance(value, dict):
+            if "height" in value and "width" in value:
+                return (int(value["height"]), int(value["width"]))
+            if "shortest_edge" in value:
+                edge = int(value["shortest_edge"])
+                return (edge, edge)
+    side = image_size if isinstance(image_size, int) else 224
+    return (side, side)
