@@ -12,7 +12,8 @@ from hub_models.hub import load_hub_model, parse_spec
 from hub_models.loaded_model import LoadedModel
 
 _cache: OrderedDict[str, LoadedModel] = OrderedDict()
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards _cache and _loading, never held while a model loads
+_loading: dict[str, threading.Lock] = {}
 
 
 def cache_size() -> int:
@@ -44,15 +45,27 @@ def cached_specs() -> list[str]:
 def load_model(spec: str | None) -> LoadedModel:
     """Blank -> the embedded default; an embedded model's name -> that model; ``org/name[@revision]`` -> a Hub model.
 
-    The least recently used models are evicted beyond ``cache_size()``.
+    The least recently used models are evicted beyond ``cache_size()``. A model is loaded under its own lock, so a
+    slow download never holds up the models already in memory, and two requests for it load it once.
     """
     name = normalise_spec(spec)
     with _lock:
         if name in _cache:
             _cache.move_to_end(name)
             return _cache[name]
-        model = EMBEDDED_MODELS[name]() if name in EMBEDDED_MODELS else load_hub_model(name)
-        _cache[name] = model
-        while len(_cache) > cache_size():
-            _cache.popitem(last=False)
+        loading = _loading.setdefault(name, threading.Lock())
+    with loading:
+        with _lock:
+            if name in _cache:  # another request loaded it while this one waited
+                _cache.move_to_end(name)
+                return _cache[name]
+        try:
+            model = EMBEDDED_MODELS[name]() if name in EMBEDDED_MODELS else load_hub_model(name)
+            with _lock:
+                _cache[name] = model
+                while len(_cache) > cache_size():
+                    _cache.popitem(last=False)
+        finally:
+            with _lock:
+                _loading.pop(name, None)
         return model

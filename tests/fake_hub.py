@@ -16,6 +16,7 @@ import json
 import pickle
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +32,7 @@ class FakeRepo:
     revisions: dict[str, str] = field(default_factory=dict)  # branch or tag -> commit sha
     gated: bool = False
     broken: bool = False  # every request answers 500
+    delay: float = 0.0  # seconds before each answer: a slow Hub
     license: str = "apache-2.0"
     pipeline_tag: str | None = None
     claimed_sizes: dict[str, int] = field(default_factory=dict)  # file -> size announced in the metadata
@@ -122,6 +124,7 @@ class FakeHub:
         repo = self.repos.get(repo_id)
         if repo is None:
             return self._error(handler, 401, "RepoNotFound", f"Repository Not Found for {repo_id}")
+        time.sleep(repo.delay)
         if repo.broken:
             return self._error(handler, 500, "", "Internal Error - We're working hard to fix this as soon as possible!")
         if repo.gated and not authorised:
@@ -223,6 +226,7 @@ OVERSIZED = "fake-org/huge-resnet"
 TEXT_MODEL = "fake-org/tiny-bert"
 UNCACHED = "fake-org/never-downloaded"
 BROKEN = "fake-org/server-error"
+SLOW = "fake-org/slow-resnet"
 CUSTOM_LABELS = [f"flower {i}" for i in range(10)]
 CUSTOM_INPUT = (3, 64, 48)
 CUSTOM_MEAN = (0.25, 0.5, 0.75)
@@ -300,4 +304,5 @@ def build_repos(root: Path, pickle_marker: Path) -> dict[str, FakeRepo]:
         TEXT_MODEL: FakeRepo(_folder_files(root / "bert")),
         UNCACHED: FakeRepo(_folder_files(root / "timm-custom")),
         BROKEN: FakeRepo(timm_files, broken=True),
+        SLOW: FakeRepo(timm_files, delay=0.5),
     }

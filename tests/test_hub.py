@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from fake_hub import (
     HF_STD,
     OVERSIZED,
     PICKLE_ONLY,
+    SLOW,
     TEXT_MODEL,
     TIMM_CUSTOM,
     TIMM_IMAGENET,
@@ -233,6 +235,22 @@ def test_memory_cache_is_a_bounded_lru(fake_hub, monkeypatch):
     assert fake_hub.request_count() == before
     again = load_model(TIMM_IMAGENET)  # evicted: loaded again
     assert again is not first and cached_specs() == [TIMM_CUSTOM, TIMM_IMAGENET]
+
+
+def test_a_slow_download_holds_up_neither_cached_models_nor_itself_twice(fake_hub):
+    load_model("")
+    results = []
+    loaders = [threading.Thread(target=lambda: results.append(load_model(SLOW))) for _ in range(2)]
+    for loader in loaders:
+        loader.start()
+    time.sleep(0.2)  # the first request for SLOW is waiting on the Hub now
+    start = time.perf_counter()
+    assert load_model("").n_classes == 1000
+    assert time.perf_counter() - start < 1.0  # the slow load takes about 2.5 s
+    for loader in loaders:
+        loader.join(timeout=60)
+    assert len(results) == 2 and results[0] is results[1]  # loaded once
+    assert len([r for r in fake_hub.requests_for(SLOW) if r.startswith("GET /api/models/")]) == 1
 
 
 OFFLINE_SCRIPT = """
