@@ -90,8 +90,9 @@ def show_model_card(model: str | None) -> str:
 
 
 @user_facing
-def cost_preview(model: str | None, method: str, params: str | None) -> str:
-    return "**Cost:** " + estimate(load_model(model), method, params).describe()
+def cost_preview(model: str | None, method: str, *values: Any) -> str:
+    """The cost of the run the controls describe (read from the controls, never from the JSON box in flight)."""
+    return "**Cost:** " + estimate(load_model(model), method, _params_json(method, *values)).describe()
 
 
 def _param_component(param, value) -> gr.components.Component:
@@ -148,7 +149,12 @@ def build(app: gr.Blocks) -> None:
             explain_button = gr.Button("Explain", variant="primary", elem_id="cnn-explain")
         with gr.Column(scale=6):
             overlay = gr.Image(
-                label="Attribution overlay", format="png", type="numpy", interactive=False, elem_id="cnn-overlay"
+                label="Attribution overlay",
+                show_label=False,
+                format="png",
+                type="numpy",
+                interactive=False,
+                elem_id="cnn-overlay",
             )
             raw_map = gr.File(label="Raw map (.npy, float32, image resolution)")
             record = gr.File(label="Manifest (.json)", elem_id="cnn-manifest")
@@ -172,10 +178,15 @@ def build(app: gr.Blocks) -> None:
     ).success(target_choices, top, target, api_visibility="private")
     method.change(show_method, method, list(groups.values()), api_visibility="private")
     preset.change(apply_preset, preset, components, api_visibility="private")
-    for trigger in [method, *components]:
-        trigger.change(_params_json, [method, *components], params, api_visibility="private", show_progress="hidden")
+    controls = [trigger.change for trigger in [method, *components]]
+    gr.on(controls, _params_json, [method, *components], params, api_visibility="private", show_progress="hidden")
     gr.on(
-        [app.load, params.change, model.change], cost_preview, [model, method, params], cost, api_visibility="private"
+        [app.load, model.change, *controls],
+        cost_preview,
+        [model, method, *components],
+        cost,
+        api_visibility="private",
+        show_progress="hidden",
     )
     gr.on([app.load, model.change], show_model_card, model, card, api_visibility="private")
     # The parameters are read from the controls as they are at the click, not from the JSON box, whose update may

@@ -93,9 +93,10 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url() -> Iterator[str]:
-    """The real app, launched in this process on a free port."""
-    from app import build_app
+    """The real app, warmed up and launched in this process on a free port, as ``app.py`` does."""
+    from app import build_app, warm_up
 
+    warm_up()
     app = build_app()
     _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     yield url.rstrip("/")

@@ -39,7 +39,7 @@ def test_click_example_choose_method_explain_and_see_the_overlay(page, artifacts
     page.locator("#cnn-top5").get_by_text("Egyptian cat").first.wait_for(timeout=60_000)
     page.locator("#cnn-method").get_by_role("combobox").click()
     page.get_by_role("option", name="RISE", exact=True).click()
-    page.locator("#cnn-cost").get_by_text("RISE: about 200 model evaluations").wait_for(timeout=30_000)
+    page.locator("#cnn-cost").get_by_text("RISE: about 200 model evaluations").wait_for(timeout=90_000)
     page.locator("#cnn-explain").click()
     page.locator("#cnn-manifest a[href$='rise_285_manifest.json']").wait_for(timeout=180_000)
     overlay = page.locator("#cnn-overlay img")
