@@ -120,14 +120,18 @@ class FakeHub:
         else:
             self._error(handler, 404, "RepoNotFound", "not found")
 
-    def _repo(self, handler: BaseHTTPRequestHandler, repo_id: str, revision: str, authorised: bool):
+    def _repo(self, handler: BaseHTTPRequestHandler, repo_id: str, revision: str, authorised: bool, files: bool = True):
+        """The repo and the commit sha ``revision`` points to, or None once the error is sent.
+
+        As on the real Hub, a gated repo's metadata is public (``files=False``); its files need a token.
+        """
         repo = self.repos.get(repo_id)
         if repo is None:
             return self._error(handler, 401, "RepoNotFound", f"Repository Not Found for {repo_id}")
         time.sleep(repo.delay)
         if repo.broken:
             return self._error(handler, 500, "", "Internal Error - We're working hard to fix this as soon as possible!")
-        if repo.gated and not authorised:
+        if repo.gated and files and not authorised:
             return self._error(handler, 403, "GatedRepo", f"Access to model {repo_id} is restricted.")
         sha = repo.resolve(revision)
         if sha is None:
@@ -135,7 +139,7 @@ class FakeHub:
         return repo, sha
 
     def _model_info(self, handler: BaseHTTPRequestHandler, repo_id: str, revision: str, authorised: bool) -> None:
-        found = self._repo(handler, repo_id, revision, authorised)
+        found = self._repo(handler, repo_id, revision, authorised, files=False)
         if not found:
             return
         repo, sha = found
@@ -221,6 +225,7 @@ TIMM_IMAGENET = "fake-org/tiny-resnet.in1k"
 TIMM_CUSTOM = "fake-org/tiny-resnet.ten-flowers"
 TRANSFORMERS = "fake-org/tiny-hf-resnet"
 GATED = "fake-org/gated-resnet"
+GATED_FOR_TOKEN = "fake-org/gated-resnet-for-token"  # its own repo: once downloaded, the HF cache would serve it
 PICKLE_ONLY = "fake-org/pickle-only"
 OVERSIZED = "fake-org/huge-resnet"
 TEXT_MODEL = "fake-org/tiny-bert"
@@ -299,6 +304,7 @@ def build_repos(root: Path, pickle_marker: Path) -> dict[str, FakeRepo]:
         TIMM_CUSTOM: FakeRepo(_folder_files(root / "timm-custom"), license="cc-by-4.0"),
         TRANSFORMERS: FakeRepo(hf_files, license="mit", pipeline_tag="image-classification"),
         GATED: FakeRepo(timm_files, gated=True),
+        GATED_FOR_TOKEN: FakeRepo(timm_files, gated=True),
         PICKLE_ONLY: FakeRepo({"config.json": timm_files["config.json"], "pytorch_model.bin": evil}),
         OVERSIZED: FakeRepo(timm_files, claimed_sizes={"model.safetensors": 5_000_000_000}),
         TEXT_MODEL: FakeRepo(_folder_files(root / "bert")),

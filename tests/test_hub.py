@@ -158,11 +158,13 @@ def test_hub_failures_have_clear_messages(fake_hub, spec, message):
 
 
 def test_gated_repo_loads_once_hf_token_is_set(fake_hub, monkeypatch):
-    from fake_hub import TOKEN
+    from fake_hub import GATED_FOR_TOKEN, TOKEN
 
+    with pytest.raises(UserInputError, match="HF_TOKEN"):
+        load_hub_model(GATED_FOR_TOKEN)
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    model = load_hub_model(GATED)
-    assert model.source["id"] == GATED and model.source["revision"] == fake_hub.repos[GATED].sha
+    model = load_hub_model(GATED_FOR_TOKEN)
+    assert model.source["revision"] == fake_hub.repos[GATED_FOR_TOKEN].sha
 
 
 def test_download_cap_is_configurable(fake_hub, monkeypatch):
@@ -298,6 +300,6 @@ def test_api_explains_a_hub_model_and_the_manifest_records_its_commit(app_url, f
     assert record["model"]["revision"] == fake_hub.repos[TIMM_CUSTOM].sha
     assert record["model"]["kind"] == "timm"
     assert record["target"] == {"index": 3, "label": "flower 3"}
-    with pytest.raises(Exception, match="HF_TOKEN"):
-        client.predict(photo, GATED, api_name="/classify")
+    with pytest.raises(Exception, match="No model repo 'fake-org/does-not-exist' on the Hugging Face Hub"):
+        client.predict(photo, "fake-org/does-not-exist", api_name="/classify")
     assert client.predict(photo, "", api_name="/classify")["label"]
