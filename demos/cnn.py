@@ -35,8 +35,10 @@ def _image(path: str | None):
 
 
 @user_facing
-def classify(image: str | None, model: str | None) -> dict[str, float]:
-    """Top-5 classes of the image with their probabilities."""
+def classify(
+    image: str | None, model: str | None, progress: gr.Progress = gr.Progress(track_tqdm=True)
+) -> dict[str, float]:
+    """Top-5 classes of the image with their probabilities (a Hub model's download shows as progress)."""
     loaded = load_model(model)
     return {label: probability for _, label, probability in loaded.top_k(_image(image), TOP_K)}
 
@@ -60,7 +62,7 @@ def explain_image(
     method: str,
     target: str | None,
     params: str | None,
-    progress: gr.Progress = gr.Progress(),
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[Any, str, str]:
     """Overlay PNG, raw map (.npy, float32, image resolution) and the JSON manifest that reproduces the run."""
     pixels = _image(image)

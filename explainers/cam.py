@@ -70,7 +70,10 @@ def resolve_layer(model: nn.Module, inputs: torch.Tensor, requested: str) -> str
     """The requested layer if it is a spatial feature map, else the last one; a clear error if it is not."""
     candidates, every = spatial_layers(model, inputs)
     if not candidates:
-        raise UserInputError("This model has no spatial feature map (4-D layer output), so CAM methods do not apply.")
+        raise UserInputError(
+            "This model has no spatial feature map (no layer outputs a 4-D map, as in a vision transformer), so "
+            "CAM methods do not apply to it. Use RISE, Occlusion, Integrated Gradients or LIME: they work on any model."
+        )
     if not requested:
         return candidates[-1]
     if requested not in every:

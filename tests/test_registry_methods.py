@@ -95,3 +95,17 @@ def test_hooks_are_removed_even_when_the_method_fails(tiny_model):
         explain(tiny_model, image, "gradcam", target=99)
     explain(tiny_model, image, "gradcam", target=1)
     assert all(not module._forward_hooks for module in tiny_model.module.modules())
+
+
+def test_cam_on_a_model_without_feature_maps_says_which_methods_apply():
+    from torch import nn
+
+    from hub_models import LoadedModel, Preprocessing
+
+    flat = LoadedModel(
+        "mlp", nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 4)), Preprocessing((16, 16)), list("abcd")
+    )
+    image = np.random.default_rng(3).integers(0, 256, size=(20, 20, 3), dtype=np.uint8)
+    with pytest.raises(UserInputError, match=r"CAM methods do not apply.*Use RISE, Occlusion"):
+        explain(flat, image, "gradcam", target=0)
+    assert np.isfinite(explain(flat, image, "rise", target=0, params={"nb_samples": 8}).attribution).all()
