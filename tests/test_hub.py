@@ -3,6 +3,7 @@ downloads and loads tiny models the tests saved with those libraries' own save f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -303,3 +304,15 @@ def test_api_explains_a_hub_model_and_the_manifest_records_its_commit(app_url, f
     with pytest.raises(Exception, match="No model repo 'fake-org/does-not-exist' on the Hugging Face Hub"):
         client.predict(photo, "fake-org/does-not-exist", api_name="/classify")
     assert client.predict(photo, "", api_name="/classify")["label"]
+
+
+def test_a_hub_download_reports_its_progress_to_the_client(app_url, fake_hub):
+    fake_hub.repos["fake-org/slow-copy"] = dataclasses.replace(fake_hub.repos[SLOW])  # same files, not cached yet
+    client = Client(app_url, verbose=False)
+    job = client.submit(handle_file(str(example_photo_paths()["chelsea"])), "fake-org/slow-copy", api_name="/classify")
+    units = []
+    while not job.done():
+        units += [unit for unit in job.status().progress_data or []]
+        time.sleep(0.05)
+    assert job.result()["label"]
+    assert any(unit.unit == "B" and "slow-copy" in (unit.desc or "") for unit in units), units
