@@ -180,19 +180,12 @@ def run_registered(model, image, target: int, key: str, params: dict) -> tuple[f
 
 def run_reference(model, image, target: int, key: str, params: dict) -> tuple[float, int]:
     """Xplique's former implementation of a method that now runs natively, called as ``explain()`` calls a method."""
-    from explainers.base import Problem
     from explainers.counting import CountingModel
-    from explainers.explain import seed_everything
+    from explainers.explain import build_problem, seed_everything
     from explainers.xplique_bridge import XPLIQUE_REFERENCES
 
     counting = CountingModel(model.module, 1)
-    problem = Problem(
-        model=counting,
-        inputs=model.preprocessing.to_tensor(image),
-        rgb=model.preprocessing.resize(image)[0].permute(1, 2, 0).numpy(),
-        target=target,
-        n_classes=model.n_classes,
-    )
+    problem = build_problem(model, image, target, counting)
     seed_everything(params.get("seed", 0), tensorflow=True)
     start = time.perf_counter()
     XPLIQUE_REFERENCES[key](problem, params)

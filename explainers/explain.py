@@ -65,6 +65,17 @@ def resize_map(attribution: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
+def build_problem(model: LoadedModel, image: np.ndarray, target: int, counting: CountingModel) -> Problem:
+    """What a method receives: the preprocessed input and its RGB pixels at the model's size, through ``counting``."""
+    return Problem(
+        model=counting,
+        inputs=model.preprocessing.to_tensor(image),
+        rgb=model.preprocessing.resize(image)[0].permute(1, 2, 0).numpy(),
+        target=target,
+        n_classes=model.n_classes,
+    )
+
+
 def explain(
     model: LoadedModel,
     image: np.ndarray,
@@ -79,13 +90,7 @@ def explain(
     target_index = model.resolve_target(target, image)
     cost = spec.cost(values, model.preprocessing.input_size)
     counting = CountingModel(model.module, cost.evaluations, progress)
-    problem = Problem(
-        model=counting,
-        inputs=model.preprocessing.to_tensor(image),
-        rgb=model.preprocessing.resize(image)[0].permute(1, 2, 0).numpy(),
-        target=target_index,
-        n_classes=model.n_classes,
-    )
+    problem = build_problem(model, image, target_index, counting)
     seed_everything(values.get("seed", 0), tensorflow=spec.backend == "xplique")
     start = time.perf_counter()
     raw = spec.attribute(problem, values)
