@@ -36,8 +36,9 @@ from fake_hub import (
     UNCACHED,
 )
 from gradio_client import Client, handle_file
+from test_registry_methods import tiny_settings
 
-from explainers import explain
+from explainers import METHODS, explain
 from hub_models import UserInputError, load_model
 from hub_models.cache import cached_specs
 from hub_models.card import model_card
@@ -316,3 +317,12 @@ def test_a_hub_download_reports_its_progress_to_the_client(app_url, fake_hub):
         time.sleep(0.05)
     assert job.result()["label"]
     assert any(unit.unit == "B" and "slow-copy" in (unit.desc or "") for unit in units), units
+
+
+@pytest.mark.parametrize("repo", [TIMM_IMAGENET, TRANSFORMERS])
+@pytest.mark.parametrize("key", list(METHODS))
+def test_every_method_runs_on_hub_models(fake_hub, repo, key, chelsea):
+    model = load_model(repo)
+    result = explain(model, chelsea, key, target=1, params=tiny_settings(key))
+    assert result.attribution.shape == chelsea.shape[:2]
+    assert np.isfinite(result.attribution).all() and np.ptp(result.attribution) > 0
