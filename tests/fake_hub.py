@@ -33,6 +33,7 @@ class FakeRepo:
     gated: bool = False
     broken: bool = False  # every request answers 500
     delay: float = 0.0  # seconds before each answer: a slow Hub
+    trickle: float = 0.0  # seconds a file's body takes to arrive (half, pause, half): a slow download
     license: str = "apache-2.0"
     pipeline_tag: str | None = None
     claimed_sizes: dict[str, int] = field(default_factory=dict)  # file -> size announced in the metadata
@@ -188,7 +189,11 @@ class FakeHub:
         handler.send_header("Content-Type", "application/octet-stream")
         handler.end_headers()
         if not head:
-            handler.wfile.write(data)
+            half = len(data) // 2
+            handler.wfile.write(data[:half])
+            handler.wfile.flush()
+            time.sleep(repo.trickle)
+            handler.wfile.write(data[half:])
 
     @staticmethod
     def _json(handler: BaseHTTPRequestHandler, value: object) -> None:

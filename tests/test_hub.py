@@ -308,14 +308,15 @@ def test_api_explains_a_hub_model_and_the_manifest_records_its_commit(app_url, f
 
 
 def test_a_hub_download_reports_its_progress_to_the_client(app_url, fake_hub):
-    # Same files under a new name (not cached yet); each answer waits 1 s, so a progress update outlives a poll.
-    fake_hub.repos["fake-org/slow-copy"] = dataclasses.replace(fake_hub.repos[SLOW], delay=1.0)
+    # Same files under a new name (not cached yet), each taking a second to arrive: Gradio samples the open
+    # download bars every ~0.1 s, so each download is seen by the server and then by the client's polls.
+    fake_hub.repos["fake-org/slow-copy"] = dataclasses.replace(fake_hub.repos[SLOW], delay=0.0, trickle=1.0)
     client = Client(app_url, verbose=False)
     job = client.submit(handle_file(str(example_photo_paths()["chelsea"])), "fake-org/slow-copy", api_name="/classify")
     units = []
     while not job.done():
         units += [unit for unit in job.status().progress_data or []]
-        time.sleep(0.01)
+        time.sleep(0.05)
     assert job.result()["label"]
     assert any(unit.unit == "B" and "slow-copy" in (unit.desc or "") for unit in units), units
 
