@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from hub_models.errors import UserInputError
 
 ProgressFn = Callable[[float, str], None]
 
@@ -28,6 +31,28 @@ class Param:
 
     def preset(self, which: str) -> Any:
         return self.fast if which == "fast" else self.default
+
+    def check(self, value: Any, owner: str) -> Any:
+        """``value`` converted to this parameter's type, or an error naming ``owner``, the parameter and the range."""
+        where = f"{owner} parameter {self.name!r}"
+        if self.kind is str:
+            if not isinstance(value, str):
+                raise UserInputError(f"{where} must be text, got {value!r}.")
+            if self.choices and value not in self.choices:
+                raise UserInputError(f"{where} must be one of {', '.join(self.choices)}; got {value!r}.")
+            return value
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not is_number or not math.isfinite(value):
+            raise UserInputError(f"{where} must be a number, got {value!r}.")
+        if self.kind is int:
+            if value != int(value):
+                raise UserInputError(f"{where} must be a whole number, got {value!r}.")
+            value = int(value)
+        else:
+            value = float(value)
+        if not self.minimum <= value <= self.maximum:
+            raise UserInputError(f"{where} must be between {self.minimum:g} and {self.maximum:g}; got {value:g}.")
+        return value
 
 
 @dataclass(frozen=True)

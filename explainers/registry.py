@@ -5,7 +5,6 @@ the docs and the parametrised tests. Adding a method = one module + one line her
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from explainers import (
@@ -87,27 +86,5 @@ def validate_params(method: Method, overrides: dict[str, Any] | None) -> dict[st
         if name not in by_name:
             allowed = ", ".join([*by_name, "preset"])
             raise UserInputError(f"{method.name} has no parameter {name!r}. Allowed: {allowed}.")
-        params[name] = _checked(method, by_name[name], value)
+        params[name] = by_name[name].check(value, method.name)
     return params
-
-
-def _checked(method: Method, param: Param, value: Any) -> Any:
-    where = f"{method.name} parameter {param.name!r}"
-    if param.kind is str:
-        if not isinstance(value, str):
-            raise UserInputError(f"{where} must be text, got {value!r}.")
-        if param.choices and value not in param.choices:
-            raise UserInputError(f"{where} must be one of {', '.join(param.choices)}; got {value!r}.")
-        return value
-    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not is_number or not math.isfinite(value):
-        raise UserInputError(f"{where} must be a number, got {value!r}.")
-    if param.kind is int:
-        if value != int(value):
-            raise UserInputError(f"{where} must be a whole number, got {value!r}.")
-        value = int(value)
-    else:
-        value = float(value)
-    if not param.minimum <= value <= param.maximum:
-        raise UserInputError(f"{where} must be between {param.minimum:g} and {param.maximum:g}; got {value:g}.")
-    return value
