@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from mpl_toolkits.axes_grid1 import make_axes_locatable
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 SEQUENTIAL_COLORMAP = "inferno"
 DIVERGING_COLORMAP = "RdBu_r"
+BOX_COLOUR = "#39ff14"
+BOX_HALO = "#000000"
+BOX_PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45")
 
 
 def is_signed(attribution: np.ndarray) -> bool:
@@ -22,6 +28,21 @@ def is_signed(attribution: np.ndarray) -> bool:
 
 def overlay_figure(image: np.ndarray, attribution: np.ndarray, title: str, alpha: float = 0.55) -> np.ndarray:
     """The image with the map drawn over it and a labelled colour bar, as an RGB uint8 array."""
+    return _figure_rgb(_overlay(image, attribution, title, alpha)[0])
+
+
+def box_overlay_figure(
+    image: np.ndarray, attribution: np.ndarray, title: str, box: Sequence[float], alpha: float = 0.55
+) -> np.ndarray:
+    """``overlay_figure`` with the explained box (x1, y1, x2, y2 in image pixels) outlined over the map."""
+    figure, axes = _overlay(image, attribution, title, alpha)
+    x1, y1, x2, y2 = box
+    for colour, width in ((BOX_HALO, 4.0), (BOX_COLOUR, 2.0)):
+        axes.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=colour, linewidth=width))
+    return _figure_rgb(figure)
+
+
+def _overlay(image: np.ndarray, attribution: np.ndarray, title: str, alpha: float) -> tuple[Figure, Axes]:
     height, width = image.shape[:2]
     figure = Figure(figsize=(6.4, 6.4 * height / width), dpi=100)
     axes = figure.add_subplot()
@@ -41,6 +62,27 @@ def overlay_figure(image: np.ndarray, attribution: np.ndarray, title: str, alpha
     axes.set_title(title, fontsize=11)
     colorbar_axes = make_axes_locatable(axes).append_axes("right", size="4%", pad=0.08)
     figure.colorbar(shown, cax=colorbar_axes, label=label)
+    return figure, axes
+
+
+def _figure_rgb(figure: Figure) -> np.ndarray:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.05)
     return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def draw_detections(image: np.ndarray, boxes: Sequence[Sequence[float]], captions: Sequence[str]) -> np.ndarray:
+    """The image with each box (x1, y1, x2, y2) outlined and captioned, one colour per caption's first word."""
+    canvas = Image.fromarray(image).convert("RGB")
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=max(12, round(min(canvas.size) / 32)))
+    line = max(2, round(min(canvas.size) / 200))
+    for box, caption in zip(boxes, captions, strict=True):
+        colour = BOX_PALETTE[sum(caption.split(" ")[0].encode()) % len(BOX_PALETTE)]
+        x1, y1, x2, y2 = (float(v) for v in box)
+        draw.rectangle((x1, y1, x2, y2), outline=colour, width=line)
+        left, top, right, bottom = draw.textbbox((x1, y1), caption, font=font)
+        shift = bottom - top + 4 if y1 - (bottom - top) - 4 >= 0 else 0
+        draw.rectangle((left, top - shift, right + 4, bottom - shift + 2), fill=colour)
+        draw.text((x1 + 2, y1 - shift), caption, fill="white", font=font)
+    return np.asarray(canvas)

@@ -40,15 +40,17 @@ PRESETS = ("fast", "default")
 SEED_PARAM = Param("seed", int, default=0, fast=0, minimum=0, maximum=2**31 - 1, help="Random seed.")
 
 
-def get_method(name: str) -> Method:
-    """A method by key or display name, case-insensitively; a clear error naming the allowed values otherwise."""
+def get_method(name: str, methods: dict[str, Method] | None = None) -> Method:
+    """A method of ``methods`` (default: the image-classification table) by key or display name,
+    case-insensitively; a clear error naming the allowed values otherwise."""
+    table = METHODS if methods is None else methods
     wanted = (name or "").strip().lower()
-    for method in METHODS.values():
+    for method in table.values():
         if wanted in (method.key, method.name.lower()):
             return method
     raise UserInputError(
-        f"Unknown method {name!r}. Choose one of: {', '.join(m.name for m in METHODS.values())} "
-        f"(or their keys: {', '.join(METHODS)})."
+        f"Unknown method {name!r}. Choose one of: {', '.join(m.name for m in table.values())} "
+        f"(or their keys: {', '.join(table)})."
     )
 
 

