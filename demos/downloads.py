@@ -1,4 +1,4 @@
-"""Writes a result's downloadable files (PNG, .npy, JSON) into a fresh folder; folders older than an hour go."""
+"""Writes a result's downloadable files (PNG, .npy, .npz, JSON) into a fresh folder; folders older than an hour go."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def write_png(folder: Path, name: str, image: np.ndarray) -> Path:
 def write_npy(folder: Path, name: str, array: np.ndarray) -> Path:
     path = folder / f"{name}.npy"
     np.save(path, array)
+    return path
+
+
+def write_npz(folder: Path, name: str, arrays: dict[str, np.ndarray]) -> Path:
+    path = folder / f"{name}.npz"
+    np.savez_compressed(path, **arrays)
     return path
 
 
