@@ -14,7 +14,7 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(PROJECT / ".cache" / "gradio"))
 
 import gradio as gr  # noqa: E402
 
-from demos import cnn  # noqa: E402
+from demos import cnn, detection  # noqa: E402
 
 TITLE = "xai-suite: explain deep networks"
 
@@ -24,12 +24,14 @@ def build_app() -> gr.Blocks:
         gr.Markdown(f"# {TITLE}\nPick an image, a class and a method; see why the network decided what it did.")
         with gr.Tab("CNN"):
             cnn.build(app)
+        with gr.Tab("Detection"):
+            detection.build(app)
     app.queue(default_concurrency_limit=1, max_size=64)
     return app
 
 
 def warm_up() -> None:
-    """Import xplique and measure the default model once, so the first user does not wait for either."""
+    """Import xplique and measure the default models once, so the first user does not wait for either."""
     from explainers.runtime import import_xplique
     from explainers.throughput import measure
     from hub_models import load_model
@@ -37,6 +39,7 @@ def warm_up() -> None:
     import_xplique()
     model = load_model(None)
     measure(model.module, model.preprocessing.input_size)
+    detection.warm_up()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -237,6 +237,9 @@ TEXT_MODEL = "fake-org/tiny-bert"
 UNCACHED = "fake-org/never-downloaded"
 BROKEN = "fake-org/server-error"
 SLOW = "fake-org/slow-resnet"
+DETECTOR = "fake-org/tiny-yolos"
+DETECTOR_LABELS = ["apple", "banana", "cherry"]
+DETECTOR_SIDE = 64
 CUSTOM_LABELS = [f"flower {i}" for i in range(10)]
 CUSTOM_INPUT = (3, 64, 48)
 CUSTOM_MEAN = (0.25, 0.5, 0.75)
@@ -301,6 +304,23 @@ def build_repos(root: Path, pickle_marker: Path) -> dict[str, FakeRepo]:
     )
     transformers.BertForSequenceClassification(bert).save_pretrained(root / "bert", safe_serialization=True)
 
+    labels = dict(enumerate(DETECTOR_LABELS))
+    yolos = transformers.YolosConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        image_size=[DETECTOR_SIDE, DETECTOR_SIDE],
+        patch_size=16,
+        num_detection_tokens=10,
+        id2label=labels,
+        label2id={name: i for i, name in labels.items()},
+    )
+    transformers.YolosForObjectDetection(yolos).save_pretrained(root / "yolos", safe_serialization=True)
+    transformers.YolosImageProcessor(size={"shortest_edge": DETECTOR_SIDE, "longest_edge": 96}).save_pretrained(
+        root / "yolos"
+    )
+
     evil = pickle.dumps({"state_dict": ExecutesOnLoad(pickle_marker)})
     tagged = FakeRepo(timm_files, pipeline_tag="image-classification")
     tagged.revisions["v1.0"] = tagged.sha
@@ -316,4 +336,5 @@ def build_repos(root: Path, pickle_marker: Path) -> dict[str, FakeRepo]:
         UNCACHED: FakeRepo(_folder_files(root / "timm-custom")),
         BROKEN: FakeRepo(timm_files, broken=True),
         SLOW: FakeRepo(timm_files, delay=0.5),
+        DETECTOR: FakeRepo(_folder_files(root / "yolos"), pipeline_tag="object-detection"),
     }

@@ -1,0 +1,246 @@
+"""The Detection tab: detect objects, pick one box and a method, see the cost, explain it, download the results.
+
+Wiring only: detectors come from ``hub_models.detectors``, maps from ``explainers.detection``, pictures from
+``demos.render``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gradio as gr
+
+from demos.cnn import _param_component
+from demos.components import ImageFile
+from demos.downloads import new_result_folder, write_json, write_npy, write_png
+from demos.errors import user_facing
+from demos.render import box_overlay_figure, draw_detections
+from explainers.detection import DETECTION_METHODS, estimate_box, explain_box
+from explainers.manifest import manifest
+from explainers.registry import all_params, get_method
+from hub_models import load_image
+from hub_models.assets import DARKNET_PHOTOS
+from hub_models.card import model_card
+from hub_models.detectors import CURATED_HUB_DETECTORS, DEFAULT_DETECTOR, load_detector
+from hub_models.errors import UserInputError
+
+DEFAULT_METHOD = "D-RISE"
+DEFAULT_THRESHOLD = 0.25
+PARAM_SLOTS = [(key, param) for key, method in DETECTION_METHODS.items() for param in all_params(method)]
+"""Every detection method's parameters in one flat list: one UI component each, in this order."""
+
+
+def _image(path: str | None):
+    if not path:
+        raise UserInputError("No image: upload one or click an example first.")
+    return load_image(path)
+
+
+@user_facing
+def detect(
+    image: str | None,
+    detector: str | None,
+    threshold: float = DEFAULT_THRESHOLD,
+    letterbox: bool = True,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
+) -> tuple[Any, dict[str, list]]:
+    """The photo with its boxes drawn, and the detections: boxes (x1, y1, x2, y2 in photo pixels), labels, scores
+    and indices (what /explain_box takes as the box index)."""
+    pixels = _image(image)
+    loaded = load_detector(detector)
+    found = loaded.detect(pixels, float(threshold), bool(letterbox))
+    if not found:
+        raise UserInputError(
+            f"{loaded.name} found no object scoring at least {float(threshold):.2f} in this image. Lower the "
+            "threshold (0.1 finds weaker boxes) or try a photo with everyday objects (people, animals, vehicles)."
+        )
+    annotated = draw_detections(
+        pixels, [d.box for d in found], [f"{d.label} {d.score:.2f} (#{d.index})" for d in found]
+    )
+    return annotated, {
+        "boxes": [list(d.box) for d in found],
+        "labels": [d.label for d in found],
+        "scores": [round(d.score, 4) for d in found],
+        "indices": [d.index for d in found],
+    }
+
+
+def detect_if_image(image: str | None, detector: str | None, threshold: float, letterbox: bool):
+    """On upload or detector change: detect; a cleared image just clears the results (no error)."""
+    return detect(image, detector, threshold, letterbox) if image else (None, None)
+
+
+def box_choices(detections: dict[str, list] | None) -> dict[str, Any]:
+    """After detection: the box dropdown offers every box, the best one selected."""
+    detections = detections or {}
+    choices = [
+        (f"{label} {score:.2f} (#{index})", index)
+        for label, score, index in zip(
+            detections.get("labels", []), detections.get("scores", []), detections.get("indices", []), strict=True
+        )
+    ]
+    return gr.update(choices=choices, value=choices[0][1] if choices else None)
+
+
+@user_facing
+def explain_detection(
+    image: str | None,
+    detector: str | None,
+    box_index: float | str | None,
+    method: str,
+    params: str | None,
+    letterbox: bool = True,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
+) -> tuple[Any, str, str]:
+    """Overlay PNG (the box outlined), raw map (.npy, float32, photo resolution) and the manifest of the run."""
+    pixels = _image(image)
+    loaded = load_detector(detector)
+    progress(0.0, desc="starting")
+    result = explain_box(
+        loaded, pixels, box_index, method, params, bool(letterbox), lambda done, text: progress(done, desc=text)
+    )
+    title = f"{result.method} for box #{result.target}: {result.target_label} {result.extra['score']:.2f}"
+    overlay = box_overlay_figure(pixels, result.attribution, title, result.extra["box"])
+    folder = new_result_folder()
+    stem = f"{get_method(method, DETECTION_METHODS).key}_box{result.target}"
+    write_png(folder, f"{stem}_overlay", overlay)
+    record = {**manifest(loaded, pixels, result), "box": result.extra}  # type: ignore[arg-type]
+    return (
+        overlay,
+        str(write_npy(folder, f"{stem}_map", result.attribution)),
+        str(write_json(folder, f"{stem}_manifest", record)),
+    )
+
+
+@user_facing
+def show_detector_card(detector: str | None) -> str:
+    """The detector's card; one that does not load says why there instead."""
+    try:
+        return model_card(load_detector(detector))  # type: ignore[arg-type]
+    except UserInputError as error:
+        return f"**Detector not loaded:** {error}"
+
+
+@user_facing
+def cost_preview(detector: str | None, method: str, *values: Any) -> str:
+    """The cost of the run the controls describe."""
+    return "**Cost:** " + estimate_box(load_detector(detector), method, _params_json(method, *values)).describe()
+
+
+def _params_json(method_name: str, *values: Any) -> str:
+    """The selected method's parameter values (one per ``PARAM_SLOTS`` entry) as the JSON /explain_box takes."""
+    key = get_method(method_name, DETECTION_METHODS).key
+    return json.dumps({param.name: value for (k, param), value in zip(PARAM_SLOTS, values, strict=True) if k == key})
+
+
+def build(app: gr.Blocks) -> None:
+    """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``) and binds its events."""
+    photos = [str(asset.path) for asset in DARKNET_PHOTOS.values() if asset.path.is_file()]
+    components: list[gr.components.Component] = []
+    groups: dict[str, gr.Group] = {}
+
+    with gr.Row():
+        with gr.Column(scale=5):
+            image = ImageFile(type="filepath", label="Image", height=320, elem_id="det-image")
+            if photos:
+                gr.Examples([[p] for p in photos], inputs=[image], label="Darknet's photos (one click)")
+            detector = gr.Dropdown(
+                choices=[(f"{DEFAULT_DETECTOR} (embedded, COCO)", DEFAULT_DETECTOR), *CURATED_HUB_DETECTORS],
+                value=DEFAULT_DETECTOR,
+                allow_custom_value=True,
+                label="Detector",
+                info="The embedded YOLOv3-tiny, or a transformers object detector on the Hub: org/name[@revision]",
+            )
+            card = gr.Markdown(elem_id="det-card")
+            with gr.Row():
+                threshold = gr.Slider(0.01, 0.99, value=DEFAULT_THRESHOLD, step=0.01, label="Score threshold")
+                letterbox = gr.Checkbox(value=True, label="Letterbox (keep the aspect ratio)")
+            detect_button = gr.Button("Detect", elem_id="det-detect")
+            annotated = gr.Image(
+                label="Detections", format="png", type="numpy", interactive=False, elem_id="det-annotated"
+            )
+            with gr.Accordion("Detections as JSON (what /detect returns)", open=False):
+                detections = gr.JSON(label="Detections (boxes, labels, scores, indices)")
+        with gr.Column(scale=5):
+            box = gr.Dropdown([], value=None, allow_custom_value=True, label="Box to explain", elem_id="det-box")
+            method = gr.Dropdown(
+                [m.name for m in DETECTION_METHODS.values()],
+                value=DEFAULT_METHOD,
+                allow_custom_value=True,
+                label="Method",
+                elem_id="det-method",
+            )
+            preset = gr.Radio(["fast", "default"], value="fast", label="Preset")
+            for spec in DETECTION_METHODS.values():
+                with gr.Group(visible=spec.name == DEFAULT_METHOD) as groups[spec.key]:
+                    components += [_param_component(param, param.fast) for k, param in PARAM_SLOTS if k == spec.key]
+            with gr.Accordion("Parameters as JSON (what /explain_box receives)", open=False):
+                params = gr.Code(
+                    language="json",
+                    value=_params_json(DEFAULT_METHOD, *[c.value for c in components]),
+                    interactive=False,
+                )
+            cost = gr.Markdown(elem_id="det-cost")
+            explain_button = gr.Button("Explain this box", variant="primary", elem_id="det-explain")
+        with gr.Column(scale=6):
+            overlay = gr.Image(
+                label="Saliency for the box",
+                show_label=False,
+                format="png",
+                type="numpy",
+                interactive=False,
+                elem_id="det-overlay",
+            )
+            raw_map = gr.File(label="Raw map (.npy, float32, image resolution)")
+            record = gr.File(label="Manifest (.json)", elem_id="det-manifest")
+
+    def show_method(method_name: str) -> list[Any]:
+        key = get_method(method_name, DETECTION_METHODS).key
+        return [gr.update(visible=k == key) for k in groups]
+
+    def apply_preset(which: str) -> list[Any]:
+        return [param.preset(which) for _, param in PARAM_SLOTS]
+
+    detect_inputs = [image, detector, threshold, letterbox]
+    detect_button.click(detect, detect_inputs, [annotated, detections], api_name="detect").success(
+        box_choices, detections, box, api_visibility="private"
+    )
+    gr.on(
+        [image.change, detector.change, letterbox.change],
+        detect_if_image,
+        detect_inputs,
+        [annotated, detections],
+        api_visibility="private",
+        show_progress="minimal",
+    ).success(box_choices, detections, box, api_visibility="private")
+    method.change(show_method, method, list(groups.values()), api_visibility="private")
+    preset.change(apply_preset, preset, components, api_visibility="private")
+    controls = [trigger.change for trigger in [method, *components]]
+    gr.on(controls, _params_json, [method, *components], params, api_visibility="private", show_progress="hidden")
+    gr.on(
+        [app.load, detector.change, *controls],
+        cost_preview,
+        [detector, method, *components],
+        cost,
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    gr.on([app.load, detector.change], show_detector_card, detector, card, api_visibility="private")
+    # As in the CNN tab: parameters are read from the controls at the click, then /explain_box runs.
+    explain_button.click(
+        _params_json, [method, *components], params, api_visibility="private", show_progress="hidden"
+    ).then(
+        explain_detection,
+        [image, detector, box, method, params, letterbox],
+        [overlay, raw_map, record],
+        api_name="explain_box",
+    )
+
+
+def warm_up() -> None:
+    """Load the embedded detector and measure its throughput once, so the first cost preview is instant."""
+    from explainers.throughput import measure
+
+    loaded = load_detector(None)
+    measure(loaded.module, loaded.preprocessing.input_size)

@@ -1,0 +1,113 @@
+"""/detect and /explain_box through gradio_client, on the embedded YOLOv3-tiny and on a tiny Hub detector."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from fake_hub import DETECTOR, DETECTOR_LABELS, DETECTOR_SIDE, TIMM_CUSTOM, TRANSFORMERS
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from hub_models.assets import DARKNET_PHOTOS
+from hub_models.detectors import load_detector
+from hub_models.errors import UserInputError
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def dog_file():
+    return handle_file(str(DARKNET_PHOTOS["dog"].path))
+
+
+def test_the_detection_endpoints_have_the_documented_inputs(client):
+    endpoints = client.view_api(return_format="dict")["named_endpoints"]
+    names = [p["parameter_name"] for p in endpoints["/detect"]["parameters"]]
+    assert names == ["image", "detector", "threshold", "letterbox"]
+    names = [p["parameter_name"] for p in endpoints["/explain_box"]["parameters"]]
+    assert names == ["image", "detector", "box_index", "method", "params", "letterbox"]
+
+
+def test_detect_then_explain_a_box(client, dog_file):
+    annotated, detections = client.predict(dog_file, "", 0.25, api_name="/detect")
+    assert Image.open(annotated).size == (768, 576)
+    assert {"dog", "bicycle", "car"} <= set(detections["labels"])
+    assert len(detections["boxes"]) == len(detections["scores"]) == len(detections["indices"])
+    dog = detections["indices"][detections["labels"].index("dog")]
+    overlay, raw_map, manifest_file = client.predict(dog_file, "", dog, "Box gradient", "", api_name="/explain_box")
+    assert Image.open(overlay).format == "PNG"
+    attribution = np.load(raw_map)
+    assert attribution.shape == (576, 768) and attribution.dtype == np.float32
+    record = json.loads(Path(manifest_file).read_text())
+    assert record["method"] == "Box gradient" and record["target"] == {"index": dog, "label": "dog"}
+    assert record["model"]["sha256"] == "dccea06f59b781ec1234ddf8d1e94b9519a97f4245748a7d4db75d5b7080a42c"
+    assert record["box"]["box"] == pytest.approx(detections["boxes"][detections["labels"].index("dog")], abs=0.11)
+    assert record["timing"]["model_evaluations"] == 8
+
+
+@pytest.mark.parametrize(
+    ("box", "method", "params", "message"),
+    [
+        (5000, "D-RISE", "", "Box index 5000 is out of range"),
+        (0, "LIME", "", "Unknown method 'LIME'"),
+        (0, "D-RISE", '{"nb_samples": 1e9}', "between 2 and 20000"),
+    ],
+)
+def test_bad_box_requests_get_clear_messages(client, dog_file, box, method, params, message):
+    with pytest.raises(Exception, match=message):
+        client.predict(dog_file, "", box, method, params, api_name="/explain_box")
+
+
+def test_no_detection_and_unknown_detectors_get_clear_messages(client, dog_file):
+    with pytest.raises(Exception, match="Lower the threshold"):
+        client.predict(dog_file, "", 0.99, api_name="/detect")
+    with pytest.raises(Exception, match="Unknown detector 'yolo'"):
+        client.predict(dog_file, "yolo", 0.25, api_name="/detect")
+
+
+def test_a_hub_detector_loads_with_its_labels_and_the_operator_layout(fake_hub):
+    detector = load_detector(DETECTOR)
+    assert detector.labels == DETECTOR_LABELS
+    assert detector.preprocessing.input_size == (DETECTOR_SIDE, DETECTOR_SIDE)
+    assert detector.source["id"] == DETECTOR and detector.source["revision"] == fake_hub.repos[DETECTOR].sha
+    image = np.random.default_rng(0).integers(0, 255, (48, 80, 3), dtype=np.uint8)
+    inputs, rows, _ = detector.boxes(image, letterbox=True)
+    assert rows.shape == (10, 4 + 1 + len(DETECTOR_LABELS))
+    with torch.no_grad():
+        probabilities = detector.module.model(pixel_values=inputs).logits[0].softmax(-1)
+    np.testing.assert_allclose(rows[:, 4], 1 - probabilities[:, -1], atol=1e-6)  # objectness = 1 - p(no object)
+    np.testing.assert_allclose(rows[:, 4:5] * rows[:, 5:], probabilities[:, :-1], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (TRANSFORMERS, "is not an object detector this app can load: its task is 'image-classification'"),
+        (TIMM_CUSTOM, "is not an object detector this app can load: its config.json is a timm model"),
+        ("fake-org/no-such-detector", "No model repo 'fake-org/no-such-detector'"),
+    ],
+)
+def test_hub_repos_that_are_not_detectors_are_refused_clearly(fake_hub, spec, message):
+    with pytest.raises(UserInputError, match=message):
+        load_detector(spec)
+
+
+def test_a_tiny_hub_detector_explains_a_box_end_to_end(client, fake_hub, dog_file):
+    _, detections = client.predict(dog_file, DETECTOR, 0.01, api_name="/detect")
+    assert set(detections["labels"]) <= set(DETECTOR_LABELS) and detections["indices"]
+    box = detections["indices"][0]
+    params = json.dumps({"nb_samples": 16, "grid_size": 4, "seed": 1})
+    overlay, raw_map, manifest_file = client.predict(dog_file, DETECTOR, box, "D-RISE", params, api_name="/explain_box")
+    assert Image.open(overlay).format == "PNG"
+    assert np.load(raw_map).shape == (576, 768)
+    record = json.loads(Path(manifest_file).read_text())
+    assert record["model"]["id"] == DETECTOR and record["model"]["kind"] == "transformers"
+    assert record["parameters"] == {"nb_samples": 16, "grid_size": 4, "preservation_probability": 0.5, "seed": 1}
+    assert record["timing"]["model_evaluations"] == 16
