@@ -14,7 +14,7 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(PROJECT / ".cache" / "gradio"))
 
 import gradio as gr  # noqa: E402
 
-from demos import cnn, detection  # noqa: E402
+from demos import cnn, detection, mlp  # noqa: E402
 
 TITLE = "xai-suite: explain deep networks"
 
@@ -26,6 +26,8 @@ def build_app() -> gr.Blocks:
             cnn.build(app)
         with gr.Tab("Detection"):
             detection.build(app)
+        with gr.Tab("MLP"):
+            mlp.build(app)
     app.queue(default_concurrency_limit=1, max_size=64)
     return app
 

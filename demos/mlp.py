@@ -1,0 +1,191 @@
+"""The MLP tab: train a small MLP live and watch its hidden units and predictions change epoch by epoch.
+
+Wiring only: data from ``hub_models.tabular``, training and diagnosis from ``explainers.mlp_dynamics``, frames from
+``demos.mlp_render``, files from ``demos.animation`` and ``demos.downloads``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from demos.animation import write_frames, write_gif, write_mp4
+from demos.downloads import new_result_folder, write_json
+from demos.errors import user_facing
+from demos.mlp_render import render_frames
+from explainers.manifest import package_versions
+from explainers.mlp_dynamics import (
+    DEFAULT_PRESET,
+    PARAMS,
+    PRESETS,
+    MlpRun,
+    estimated_training_seconds,
+    preset_values,
+    settings_from,
+    train_mlp,
+)
+from hub_models.tabular import BUNDLED, DEFAULT_DATASET, TabularData, bundled_dataset, csv_columns, csv_dataset
+
+FPS = 6
+RENDER_SECONDS_PER_FRAME = 0.06
+"""Drawing, GIF, MP4 and PNG per frame, measured by benchmarks/bench_mlp.py (see benchmarks/RESULTS.md)."""
+
+
+def _data(dataset: str | None, csv_file: str | None, label_column: str | None) -> TabularData:
+    """An uploaded CSV wins over the bundled dataset."""
+    if csv_file:
+        return csv_dataset(csv_file, label_column)
+    return bundled_dataset(dataset or DEFAULT_DATASET)
+
+
+def _values(*controls: Any) -> dict[str, Any]:
+    return {param.name: value for param, value in zip(PARAMS, controls, strict=True)}
+
+
+@user_facing
+def label_choices(csv_file: str | None) -> dict[str, Any]:
+    """After an upload: the CSV's columns, the last one (the usual place of the label) selected."""
+    if not csv_file:
+        return gr.update(choices=[], value=None)
+    columns = csv_columns(csv_file)
+    return gr.update(choices=columns, value=columns[-1])
+
+
+@user_facing
+def cost_preview(dataset: str | None, csv_file: str | None, label_column: str | None, *controls: Any) -> str:
+    """Rows, network and the predicted seconds of the run the controls describe."""
+    data = _data(dataset, csv_file, label_column)
+    settings = settings_from(_values(*controls))
+    seconds = estimated_training_seconds(data, settings) + (settings.epochs + 1) * RENDER_SECONDS_PER_FRAME
+    widths = " -> ".join(map(str, [data.features.shape[1], *settings.hidden_layers, len(data.class_names)]))
+    note = f" {data.note}" if data.note else ""
+    return (
+        f"**Cost:** {len(data.labels):,} rows ({settings.train_fraction:.0%} to train), network {widths}, "
+        f"{settings.epochs} epochs: about {seconds:.1f} s here, drawing included.{note}"
+    )
+
+
+def _write_results(run: MlpRun, frames: list[np.ndarray]) -> tuple[Path, dict[str, Path], list[str]]:
+    folder = new_result_folder()
+    metrics = run.metrics() | {"versions": package_versions()}
+    activations = {f"hidden{i}": layer for i, layer in enumerate(run.activations, start=1)}
+    dead = {f"dead_hidden{i}": d for i, d in enumerate(run.dead, start=1)}
+    np.savez_compressed(
+        folder / "mlp_activations.npz",
+        probabilities=run.probabilities,
+        sample_labels=run.sample_labels,
+        epochs=np.array([r["epoch"] for r in run.history]),
+        **activations,
+        **dead,
+    )
+    files = {
+        "gif": write_gif(frames, folder / "mlp_training.gif", FPS),
+        "mp4": write_mp4(frames, folder / "mlp_training.mp4", FPS),
+        "metrics": write_json(folder, "mlp_metrics", metrics),
+        "npz": folder / "mlp_activations.npz",
+    }
+    return folder, files, write_frames(frames, folder, "epoch")
+
+
+@user_facing
+def train(
+    dataset: str | None,
+    csv_file: str | None,
+    label_column: str | None,
+    *controls: Any,
+    progress: gr.Progress = gr.Progress(),
+) -> tuple[str, str, str, str, str, str, list[str]]:
+    """Animation (GIF), final frame (PNG), metrics (JSON), animation (MP4), activations (.npz), the reading, and
+    (for the epoch slider, not part of the API) every frame's PNG."""
+    data = _data(dataset, csv_file, label_column)
+    settings = settings_from(_values(*controls))
+    progress(0.0, desc="training")
+    run = train_mlp(data, settings, lambda done, text: progress(0.9 * done, desc=text))
+    progress(0.9, desc=f"drawing {len(run.history)} frames")
+    frames = render_frames(run)
+    _, files, frame_paths = _write_results(run, frames)
+    reading = run.metrics()["reading"]
+    return (
+        str(files["gif"]),
+        frame_paths[-1],
+        str(files["metrics"]),
+        str(files["mp4"]),
+        str(files["npz"]),
+        f"**Reading.** {reading}" + (f"\n\n*{data.note}*" if data.note else ""),
+        frame_paths,
+    )
+
+
+def scrub_setup(frames: list[str]) -> dict[str, Any]:
+    """After a run: the epoch slider spans its frames and sits at the last one."""
+    return gr.update(minimum=0, maximum=max(len(frames) - 1, 1), value=len(frames) - 1, interactive=bool(frames))
+
+
+def scrub(frames: list[str], epoch: float) -> str | None:
+    """The frame of one epoch, from the files of the last run: nothing is retrained or redrawn."""
+    if not frames:
+        return None
+    return frames[min(max(int(epoch), 0), len(frames) - 1)]
+
+
+def _control(param) -> gr.components.Component:
+    if param.choices:
+        return gr.Dropdown(list(param.choices), value=param.default, label=param.name, info=param.help)
+    if param.kind is str:
+        return gr.Textbox(value=param.default, label=param.name, info=param.help)
+    if param.name in ("learning_rate", "weight_decay", "seed"):
+        return gr.Number(
+            value=param.default, minimum=param.minimum, maximum=param.maximum, label=param.name, info=param.help
+        )
+    step = 1 if param.kind is int else 0.01
+    return gr.Slider(param.minimum, param.maximum, value=param.default, step=step, label=param.name, info=param.help)
+
+
+def apply_preset(name: str) -> list[Any]:
+    values = preset_values(name)
+    return [values[param.name] for param in PARAMS]
+
+
+def build(app: gr.Blocks) -> None:
+    """Lays out the tab inside ``app`` and binds its events."""
+    frames = gr.State([])
+    with gr.Row():
+        with gr.Column(scale=4):
+            dataset = gr.Dropdown(list(BUNDLED), value=DEFAULT_DATASET, label="Dataset (scikit-learn, bundled)")
+            with gr.Accordion("…or upload a CSV (numeric columns + one label column)", open=False):
+                csv_file = gr.File(file_types=[".csv", ".tsv", ".txt"], type="filepath", label="CSV file")
+                label_column = gr.Dropdown([], label="Label column", allow_custom_value=True)
+            preset = gr.Radio(list(PRESETS), value=DEFAULT_PRESET, label="Preset", elem_id="mlp-preset")
+            controls = [_control(param) for param in PARAMS]
+            cost = gr.Markdown(elem_id="mlp-cost")
+            train_button = gr.Button("Train and animate", variant="primary", elem_id="mlp-train")
+        with gr.Column(scale=8):
+            animation = gr.Image(
+                type="filepath", label="Training, epoch by epoch", interactive=False, elem_id="mlp-animation"
+            )
+            reading = gr.Markdown(label="Reading", elem_id="mlp-reading")
+            epoch = gr.Slider(0, 1, value=0, step=1, label="Epoch (scrub the frames)", interactive=False)
+            frame = gr.Image(type="filepath", format="png", label="Frame", interactive=False, elem_id="mlp-frame")
+            with gr.Row():
+                video = gr.File(label="Animation (MP4)")
+                metrics = gr.File(label="Metrics (JSON)", elem_id="mlp-metrics")
+                activations = gr.File(label="Activations per epoch (.npz)")
+
+    inputs = [dataset, csv_file, label_column, *controls]
+    csv_file.change(label_choices, csv_file, label_column, api_visibility="private")
+    preset.change(apply_preset, preset, controls, api_visibility="private")
+    gr.on(
+        [app.load, *(c.change for c in inputs)],
+        cost_preview,
+        inputs,
+        cost,
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    train_button.click(
+        train, inputs, [animation, frame, metrics, video, activations, reading, frames], api_name="mlp_train"
+    ).success(scrub_setup, frames, epoch, api_visibility="private")
+    epoch.change(scrub, [frames, epoch], frame, api_visibility="private", show_progress="hidden")
