@@ -8,6 +8,7 @@ from PIL import Image
 
 from demos.detection import detect
 from explainers.detection import DETECTION_METHODS, estimate_box, explain_box
+from explainers.detection.metrics import inside_outside_ratio
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.detectors import load_detector
 from hub_models.errors import UserInputError
@@ -24,15 +25,6 @@ def dog_boxes(yolo, dog_photo):
     """The best dog box and the best car box on dog.jpg."""
     found = yolo.detect(dog_photo, threshold=0.25)
     return {label: next(d for d in found if d.label == label) for label in ("dog", "car")}
-
-
-def inside_outside_ratio(attribution: np.ndarray, box) -> float:
-    """Mean positive evidence inside the box over the mean outside it."""
-    x1, y1, x2, y2 = (round(v) for v in box)
-    inside = np.zeros(attribution.shape, dtype=bool)
-    inside[y1:y2, x1:x2] = True
-    positive = np.clip(attribution, 0, None)
-    return float(positive[inside].mean() / max(positive[~inside].mean(), 1e-12))
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ def attribute(problem: BoxProblem, params: dict[str, Any]) -> np.ndarray:
         count = min(problem.batch_size, remaining)
         noise = torch.randn((count, *image.shape[1:]), generator=generator) * (spread if params["samples"] > 1 else 0)
         with torch.enable_grad():
-            inputs = (image + noise).requires_grad_(True)
+            inputs = (image + noise).contiguous(memory_format=torch.channels_last).requires_grad_(True)
             score = box_similarity(problem.model(inputs), problem.target).sum()
             (gradient,) = torch.autograd.grad(score, inputs)
         total += (gradient * inputs.detach()).abs().sum(dim=(0, 1))
