@@ -14,7 +14,7 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(PROJECT / ".cache" / "gradio"))
 
 import gradio as gr  # noqa: E402
 
-from demos import cnn, detection, mlp  # noqa: E402
+from demos import cnn, detection, lstm, mlp  # noqa: E402
 
 TITLE = "xai-suite: explain deep networks"
 
@@ -28,6 +28,8 @@ def build_app() -> gr.Blocks:
             detection.build(app)
         with gr.Tab("MLP"):
             mlp.build(app)
+        with gr.Tab("LSTM"):
+            lstm.build(app)
     app.queue(default_concurrency_limit=1, max_size=64)
     return app
 

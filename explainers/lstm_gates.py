@@ -135,14 +135,11 @@ def memory_summary(forget: np.ndarray, period: int | None, step_name: str, thres
             f"{steps} {step_name}s in a row."
         )
     else:
-        text += f" No forget gate stays above {threshold} for a whole {step_name}."
+        text += f" No forget gate exceeds {threshold} anywhere in the window."
     if period:
         spanning = [m for m in memories if m.half_life >= period]
-        text += f" The series' cycle is {period} {step_name}s: " + (
-            f"unit {name(spanning[0])} spans it."
-            if spanning
-            else "no unit spans it; the forecast rests on recent steps."
-        )
+        verdict = f"unit {name(spanning[0])} spans it." if spanning else "no unit spans it; it works from recent steps."
+        text += f" The series' cycle is {period} {step_name}s: {verdict}"
     short = sum(m.half_life == 0 for m in memories)
     if top and short:
         text += f" {short} of {len(memories)} units keep less than half of a value for even one {step_name}."

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from explainers.base import ProgressFn
+from explainers.base import Param, ProgressFn
 from explainers.lstm_gates import Gates, lstm_gates, memory_summary
 from explainers.training import TrainingSettings, fit
 from hub_models.errors import UserInputError
@@ -32,14 +32,14 @@ PROBE_SEQUENCES = 256
 """Validation sequences whose mean forget gate is recorded after every epoch."""
 SECONDS_PER_FRAME = 0.09
 """Rendering and encoding one animation frame here (benchmarks/bench_lstm.py measures it)."""
-LIMITS = {
-    "hidden_size": (1, 128),
-    "layers": (1, 3),
-    "window": (4, 256),
-    "epochs": (1, 100),
-    "learning_rate": (1e-4, 0.1),
-    "seed": (0, 2**31 - 1),
-}
+PARAMS = (
+    Param("hidden_size", int, 16, 16, 1, 128, help="Hidden units per layer: the rows of the gate heatmaps."),
+    Param("layers", int, 1, 1, 1, 3, help="Stacked LSTM layers (the animation shows the top one)."),
+    Param("window", int, 52, 52, 4, 256, help="Steps read before each forecast; one animation frame each."),
+    Param("epochs", int, 8, 8, 1, 100, help="Passes over the training windows."),
+    Param("learning_rate", float, 0.01, 0.01, 1e-4, 0.1, help="Adam's step size."),
+    Param("seed", int, 0, 0, 0, 2**31 - 1, help="Random seed: initial weights and shuffling."),
+)
 
 
 @contextmanager
@@ -71,10 +71,8 @@ class LstmSettings:
     batch_size: int = 64
 
     def __post_init__(self) -> None:
-        for name, (low, high) in LIMITS.items():
-            value = getattr(self, name)
-            if not low <= value <= high:
-                raise UserInputError(f"{name} must be between {low} and {high}; got {value}.")
+        for param in PARAMS:
+            object.__setattr__(self, param.name, param.check(getattr(self, param.name), "LSTM"))
 
 
 class SequenceModel(nn.Module):
@@ -112,6 +110,7 @@ class SequenceData:
     step_name: str = "step"
     period: int | None = None
     name: str = ""
+    value_label: str = "value"
     note: str = ""
 
     def decode(self, outputs: torch.Tensor) -> np.ndarray:
@@ -127,7 +126,7 @@ def forecast_data(series: Series, window: int) -> SequenceData:
     split = round(steps * (1 - VALIDATION_FRACTION))
     if split - window < MIN_TRAIN_WINDOWS or steps - split < 4:
         most = split - MIN_TRAIN_WINDOWS
-        fix = f"lower the window to {most} or less" if most >= LIMITS["window"][0] else "upload a longer series"
+        fix = f"lower the window to {most} or less" if most >= 4 else "upload a longer series"
         raise UserInputError(
             f"{series.name} has {steps} values: too short for a window of {window} (training needs at least "
             f"{MIN_TRAIN_WINDOWS} windows before the last {VALIDATION_FRACTION:.0%} kept for validation). Please {fix}."
@@ -159,6 +158,7 @@ def forecast_data(series: Series, window: int) -> SequenceData:
         step_name=series.step_name,
         period=series.period,
         name=series.name,
+        value_label=series.columns[0],
         note=series.note,
     )
 
@@ -179,6 +179,7 @@ def classification_data(labelled: LabelledSequences) -> SequenceData:
         classes=labelled.classes,
         step_name="hour",
         name=labelled.name,
+        value_label=labelled.value_label,
         note=f"{labelled.description} The window is the sequence length, {length} hours.",
     )
 
@@ -296,7 +297,10 @@ def _seconds_per_batch(batch: int, window: int, features: int, hidden: int, laye
 
 def estimate_seconds(data: SequenceData, settings: LstmSettings) -> float:
     """Training (batches x epochs, timed on this machine, plus a forward pass over both splits per epoch) plus
-    rendering one frame per window step."""
+    rendering one frame per window step.
+
+    An LSTM's cost is its ``window`` sequential steps of small kernels, not its multiply-accumulates, so a batch of
+    this very shape is timed rather than priced by ``explainers.training_cost``'s MAC rate."""
     per_batch = _seconds_per_batch(
         settings.batch_size, data.window, data.features, settings.hidden_size, settings.layers
     )

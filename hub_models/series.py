@@ -55,6 +55,7 @@ class LabelledSequences:
     test_y: np.ndarray
     classes: list[str]
     description: str = ""
+    value_label: str = "value"
     note: str = field(default="")
 
 
@@ -158,6 +159,7 @@ def load_labelled(name: str) -> LabelledSequences:
         np.array([index[label] for label in test_labels]),
         ["winter day (Oct-Mar)", "summer day (Apr-Sep)"],
         "24 hourly electricity demand values of one Italian day, z-normalised per day.",
+        "demand (z-score)",
     )
 
 

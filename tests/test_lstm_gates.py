@@ -79,6 +79,6 @@ def test_unit_memory_measures_how_long_values_survive():
     assert "1 of 3 units keep less than half of a value for even one week" in summary
     forgetful = memory_summary(np.full((1, 8, 2), 0.4), period=None, step_name="step")
     assert forgetful.startswith("No unit keeps half of a value for even one step")
-    assert "No forget gate stays above 0.9" in forgetful
+    assert "No forget gate exceeds 0.9 anywhere in the window" in forgetful
     layered = memory_summary(np.full((2, 30, 2), 0.99), period=12, step_name="month")
     assert "unit 0 (layer 1) spans it" in layered

@@ -53,7 +53,10 @@ def test_csv_without_a_time_column(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("time,value\n" + "\n".join(f"{t},{t}" for t in [*range(30), 35, 36]), "has a gap in time: row 31 is '29' and row 32 is '35'"),
+        (
+            "time,value\n" + "\n".join(f"{t},{t}" for t in [*range(30), 35, 36]),
+            "has a gap in time: row 31 is '29' and row 32 is '35'",
+        ),
         ("time,value\n" + "\n".join(f"{t},{t}" for t in [*range(30), 29]), "must increase row by row"),
         ("value\n" + "\n".join(["1.0"] * 20 + ["oops"] + ["2.0"] * 20), "row 22 .* holds 'oops'"),
         ("time,value\n" + "\n".join(f"{t}," if t == 5 else f"{t},{t}" for t in range(40)), "row 7 .* is empty"),

@@ -107,7 +107,7 @@ def test_two_layer_classification_on_italy_power_demand():
 def test_too_short_series_and_bad_settings_are_explained():
     with pytest.raises(UserInputError, match="lower the window to 99 or less"):
         forecast_data(load_series("airline"), 100)
-    with pytest.raises(UserInputError, match="hidden_size must be between 1 and 128"):
+    with pytest.raises(UserInputError, match="LSTM parameter 'hidden_size' must be between 1 and 128; got 1000"):
         LstmSettings(hidden_size=1000)
     data = forecast_data(load_series("airline"), 12)
     with pytest.raises(UserInputError, match="Sequence 500 does not exist"):

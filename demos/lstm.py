@@ -1,0 +1,274 @@
+"""The LSTM tab: pick a series and a task, see the cost, train live, watch what the forget gate keeps, download.
+
+Wiring only: series come from ``hub_models.series``, training and gates from ``explainers.lstm_training``, frames from
+``demos.lstm_render``, files from ``demos.animation`` and ``demos.downloads``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from demos.animation import write_frames, write_gif, write_mp4
+from demos.downloads import new_result_folder, write_json, write_npz, write_png
+from demos.errors import user_facing
+from demos.lstm_render import epochs_figure, render_frames
+from explainers.lstm_training import (
+    PARAMS,
+    TASKS,
+    LstmRun,
+    LstmSettings,
+    SequenceData,
+    classification_data,
+    estimate_seconds,
+    forecast_data,
+    train_lstm,
+)
+from explainers.manifest import package_versions
+from hub_models.errors import UserInputError
+from hub_models.series import (
+    DEFAULT_SERIES,
+    LABELLED_SETS,
+    SERIES_TITLES,
+    load_labelled,
+    load_series,
+    series_from_csv,
+)
+
+CSV_CHOICE = "csv"
+SERIES_CHOICES = [
+    *[(title, key) for key, title in SERIES_TITLES.items()],
+    *[(title, key) for key, title in LABELLED_SETS.items()],
+    ("Uploaded CSV (time column optional, numeric columns; the first is forecast)", CSV_CHOICE),
+]
+FPS = 8
+TRAINING_SHARE = 0.75
+"""Of the progress bar; rendering and encoding the frames take the rest."""
+
+
+def sequence_data(series: str | None, csv: str | None, task: str | None, window: int) -> SequenceData:
+    """The training data the controls describe, or a message saying what does not fit together."""
+    task = task or "forecast"
+    if task not in TASKS:
+        raise UserInputError(f"Unknown task {task!r}. Choose one of: {', '.join(TASKS)}.")
+    series = series or DEFAULT_SERIES
+    if series in LABELLED_SETS:
+        if task != "classify":
+            raise UserInputError(f"{series} is a set of labelled days, not one series: choose the task 'classify'.")
+        return classification_data(load_labelled(series))
+    if task == "classify":
+        raise UserInputError(
+            f"Classification needs a labelled set: choose {', '.join(LABELLED_SETS)}, or forecast this series."
+        )
+    if series == CSV_CHOICE:
+        return forecast_data(series_from_csv(csv), window)
+    if series not in SERIES_TITLES:
+        choices = ", ".join([*SERIES_TITLES, *LABELLED_SETS, CSV_CHOICE])
+        raise UserInputError(f"Unknown series {series!r}. Choose one of: {choices}.")
+    return forecast_data(load_series(series), window)
+
+
+def _settings(values: tuple[Any, ...]) -> LstmSettings:
+    return LstmSettings(**{param.name: value for param, value in zip(PARAMS, values, strict=True)})
+
+
+@user_facing
+def cost_preview(series: str | None, csv: str | None, task: str | None, *values: Any) -> str:
+    """What the run the controls describe costs here, before it starts."""
+    settings = _settings(values)
+    data = sequence_data(series, csv, task, settings.window)
+    seconds = estimate_seconds(data, settings)
+    return (
+        f"**Cost:** {len(data.train[0]):,} training sequences x {data.window} steps x {settings.epochs} epochs, "
+        f"then {data.window} frames; about {seconds:.0f} s here."
+    )
+
+
+def _gates_arrays(run: LstmRun) -> dict[str, np.ndarray]:
+    arrays = {name: values[:, 0] for name, values in run.gates.arrays().items()}
+    arrays["epoch_mean_forget"] = run.epoch_forget
+    arrays["inputs"] = run.data.validation[0][run.sample].numpy()
+    arrays["shown_values"] = run.data.shown[run.sample]
+    arrays["times"] = run.data.times[run.sample].astype(str)
+    return arrays
+
+
+def _record(run: LstmRun, series: str, seconds: dict[str, float]) -> dict[str, Any]:
+    data = run.data
+    truth = data.truth[run.sample]
+    if data.task == "classify":
+        outcome = {"probabilities": dict(zip(data.classes, map(float, run.prediction), strict=True))}
+        outcome["truth"] = data.classes[int(truth)]
+    else:
+        outcome = {
+            "forecast": float(run.prediction),
+            "truth": float(truth),
+            "last_value": float(data.offset[run.sample]),
+        }
+    return {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "series": {"key": series, "name": data.name, "note": data.note, "step": data.step_name},
+        "task": data.task,
+        "settings": {param.name: getattr(run.settings, param.name) for param in PARAMS}
+        | {"batch_size": run.settings.batch_size},
+        "split": {"train_sequences": len(data.train[0]), "validation_sequences": len(data.validation[0])},
+        "animated_sequence": {"index": run.sample, **outcome},
+        "metrics": run.metrics,
+        "history": run.history,
+        "memory_summary": run.summary,
+        "timing_seconds": {name: round(value, 3) for name, value in seconds.items()},
+        "gate_order": "nn.LSTM's i, f, g, o; gates.npz arrays are layers x steps x hidden units",
+        "versions": package_versions(),
+    }
+
+
+def _summary(run: LstmRun) -> str:
+    data, metrics = run.data, run.metrics
+    if data.task == "classify":
+        score = f"Validation accuracy {metrics['val_accuracy']:.1%} on {len(data.validation[0]):,} held-out days."
+    else:
+        score = (
+            f"Validation MAE {metrics['val_mae']:.4g} against {metrics['naive_last_value_mae']:.4g} for the naive "
+            f"last-value forecast ({metrics['skill_vs_naive']:+.0%} skill)."
+        )
+    note = f"\n\n*{data.note}*" if data.note else ""
+    return f"**{data.name}.** {score}\n\n**What the forget gates keep:** {run.summary}{note}"
+
+
+@user_facing
+def lstm_train(
+    series: str | None,
+    csv: str | None,
+    task: str | None,
+    hidden_size: int,
+    layers: int,
+    window: int,
+    epochs: int,
+    learning_rate: float,
+    seed: int,
+    sequence: int,
+    show_gates: bool,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
+) -> tuple[str, str, str, dict[str, Any]]:
+    """Animation (GIF), metrics (JSON) and gate tensors (.npz); the tab's other views come from the last value."""
+    settings = _settings((hidden_size, layers, window, epochs, learning_rate, seed))
+    data = sequence_data(series, csv, task, settings.window)
+    if isinstance(sequence, bool) or not isinstance(sequence, int | float) or sequence != int(sequence):
+        raise UserInputError(f"The sequence to animate must be a whole number (-1 = the last), got {sequence!r}.")
+    progress(0.0, desc="training")
+    run = train_lstm(data, settings, int(sequence), lambda done, text: progress(done * TRAINING_SHARE, desc=text))
+    progress(TRAINING_SHARE, desc=f"rendering {data.window} frames")
+    started = time.perf_counter()
+    frames = render_frames(run, bool(show_gates))
+    rendered = time.perf_counter()
+    folder = new_result_folder()
+    stem = f"lstm_{series or DEFAULT_SERIES}_{data.task}"
+    gif = write_gif(frames, folder / f"{stem}.gif", FPS)
+    mp4 = write_mp4(frames, folder / f"{stem}.mp4", FPS)
+    frame_paths = write_frames(frames, folder, f"{stem}_frame")
+    epochs_png = write_png(folder, f"{stem}_epochs", epochs_figure(run))
+    seconds = {**run.seconds, "rendering": rendered - started, "encoding": time.perf_counter() - rendered}
+    gates = write_npz(folder, f"{stem}_gates", _gates_arrays(run))
+    metrics = write_json(folder, f"{stem}_metrics", _record(run, series or DEFAULT_SERIES, seconds))
+    views = {
+        "frames": frame_paths,
+        "media": [str(gif), str(mp4)],
+        "epochs": str(epochs_png),
+        "summary": _summary(run),
+    }
+    return str(gif), str(metrics), str(gates), views
+
+
+def show_views(views: dict[str, Any] | None) -> tuple[Any, ...]:
+    """After a run: the MP4, the scrubbing slider at the last step, that frame, the summary and the epochs view."""
+    if not views:
+        return None, gr.update(), None, "", None, None
+    frames = views["frames"]
+    slider = gr.update(minimum=0, maximum=len(frames) - 1, value=len(frames) - 1, interactive=True)
+    return views["media"][1], slider, frames[-1], views["summary"], views["epochs"], views["media"]
+
+
+def show_frame(views: dict[str, Any] | None, step: float) -> str | None:
+    """The already rendered frame of one time step (no recomputation)."""
+    if not views:
+        return None
+    frames = views["frames"]
+    return frames[min(max(int(step), 0), len(frames) - 1)]
+
+
+def pick_task(series: str) -> str:
+    """A labelled set can only be classified and a series only forecast: the task follows the series."""
+    return "classify" if series in LABELLED_SETS else "forecast"
+
+
+def _param_component(param) -> gr.components.Component:
+    elem_id = f"lstm-{param.name.replace('_', '-')}"
+    if param.name in ("seed", "learning_rate"):
+        precision = 0 if param.kind is int else None
+        return gr.Number(
+            value=param.default,
+            precision=precision,
+            minimum=param.minimum,
+            maximum=param.maximum,
+            label=param.name,
+            info=param.help,
+            elem_id=elem_id,
+        )
+    return gr.Slider(
+        param.minimum, param.maximum, value=param.default, step=1, label=param.name, info=param.help, elem_id=elem_id
+    )
+
+
+def build(app: gr.Blocks) -> None:
+    """Lays out the tab inside ``app`` and binds its events."""
+    gr.Markdown(
+        "Train a `torch.nn.LSTM` live on a real series and watch its **forget gate**: bright = the unit keeps its "
+        "memory, dark = it forgets. Gates are recomputed exactly from the trained weights."
+    )
+    with gr.Row():
+        with gr.Column(scale=4):
+            series = gr.Dropdown(SERIES_CHOICES, value=DEFAULT_SERIES, label="Series", elem_id="lstm-series")
+            csv = gr.File(label="CSV series", file_types=[".csv", ".txt"], type="filepath", elem_id="lstm-csv")
+            task = gr.Radio([(label, key) for key, label in TASKS.items()], value="forecast", label="Task")
+            params = [_param_component(param) for param in PARAMS]
+            sequence = gr.Number(
+                value=-1, precision=0, label="Validation sequence to animate", info="0 = first, -1 = last"
+            )
+            show_gates = gr.Checkbox(value=True, label="Also show the input and output gates and the cell state")
+            cost = gr.Markdown(elem_id="lstm-cost")
+            train_button = gr.Button("Train and animate", variant="primary", elem_id="lstm-train")
+        with gr.Column(scale=7):
+            animation = gr.Image(label="Animation", type="filepath", interactive=False, elem_id="lstm-animation")
+            step = gr.Slider(0, 1, value=0, step=1, label="Time step", interactive=False, elem_id="lstm-step")
+            frame = gr.Image(label="Frame at that step", type="filepath", interactive=False, elem_id="lstm-frame")
+            summary = gr.Markdown(elem_id="lstm-summary")
+            epochs_view = gr.Image(label="Mean forget gate per unit across epochs", type="filepath", interactive=False)
+            video = gr.Video(label="Animation (MP4)", autoplay=False, loop=True)
+            with gr.Row():
+                metrics = gr.File(label="Metrics (.json)", elem_id="lstm-metrics")
+                gates = gr.File(label="Gates (.npz)", elem_id="lstm-gates")
+                media = gr.Files(label="Animation (GIF, MP4)")
+    views = gr.State(None)
+
+    inputs = [series, csv, task, *params]
+    csv.upload(lambda: CSV_CHOICE, None, series, api_visibility="private")
+    series.change(pick_task, series, task, api_visibility="private")
+    gr.on(
+        [app.load, *(component.change for component in inputs)],
+        cost_preview,
+        inputs,
+        cost,
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    train_button.click(
+        lstm_train,
+        [*inputs, sequence, show_gates],
+        [animation, metrics, gates, views],
+        api_name="lstm_train",
+    ).success(show_views, views, [video, step, frame, summary, epochs_view, media], api_visibility="private")
+    step.change(show_frame, [views, step], frame, api_visibility="private", show_progress="hidden")
