@@ -164,11 +164,17 @@ def build(app: gr.Blocks) -> None:
             train_button = gr.Button("Train and animate", variant="primary", elem_id="mlp-train")
         with gr.Column(scale=8):
             animation = gr.Image(
-                type="filepath", label="Training, epoch by epoch", interactive=False, elem_id="mlp-animation"
+                type="filepath",
+                label="Training, epoch by epoch",
+                show_label=False,
+                interactive=False,
+                elem_id="mlp-animation",
             )
             reading = gr.Markdown(label="Reading", elem_id="mlp-reading")
             epoch = gr.Slider(0, 1, value=0, step=1, label="Epoch (scrub the frames)", interactive=False)
-            frame = gr.Image(type="filepath", format="png", label="Frame", interactive=False, elem_id="mlp-frame")
+            frame = gr.Image(
+                type="filepath", format="png", label="Frame", show_label=False, interactive=False, elem_id="mlp-frame"
+            )
             with gr.Row():
                 video = gr.File(label="Animation (MP4)")
                 metrics = gr.File(label="Metrics (JSON)", elem_id="mlp-metrics")

@@ -5,6 +5,9 @@
 * glibc's allocator makes batched inference slower as batches grow on small machines; three ``MALLOC_*`` settings,
   which only take effect at process start, fix it. ``ensure_fast_allocator`` re-executes the process with them.
 * xplique's ``tf.data`` loops stall until TensorFlow's autotune tick when the CPU is busy; debug mode removes it.
+* Training a small network (the MLP and LSTM tabs) is a long chain of tiny operations: a second torch thread costs
+  more in synchronisation than it computes, and on a shared 2-core CPU the two threads wait for each other (20x
+  slower under load, see benchmarks/RESULTS.md). ``torch_threads(1)`` runs such a block on one thread.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
 log = logging.getLogger(__name__)
@@ -57,3 +62,16 @@ def import_xplique() -> ModuleType:
     warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
     log.info("xplique %s on TensorFlow %s", xplique.__version__, tf.__version__)
     return xplique
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Torch's intra-op threads set to ``count`` inside the block (for the calling thread), restored after it."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from explainers.base import ProgressFn
+from explainers.runtime import torch_threads
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 MetricsFn = Callable[[torch.Tensor, torch.Tensor], dict[str, float]]
@@ -55,8 +56,23 @@ def fit(
     """Trains ``model`` in place; returns one record per epoch, epoch 0 being the untrained model.
 
     A record holds ``epoch``, ``train_loss``, ``val_loss`` and ``train_<name>`` / ``val_<name>`` for every metric.
-    ``on_epoch(epoch)`` runs after each evaluation with the model in eval mode.
+    ``on_epoch(epoch)`` runs after each evaluation with the model in eval mode. Runs on one torch thread (see
+    ``explainers.runtime``).
     """
+    with torch_threads(1):
+        return _fit(model, loss_fn, train, validation, settings, metrics, on_epoch, progress)
+
+
+def _fit(
+    model: nn.Module,
+    loss_fn: LossFn,
+    train: Split,
+    validation: Split,
+    settings: TrainingSettings,
+    metrics: MetricsFn | None,
+    on_epoch: Callable[[int], None] | None,
+    progress: ProgressFn | None,
+) -> list[dict[str, float]]:
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     shuffle = torch.Generator().manual_seed(settings.seed)
     inputs, targets = train

@@ -15,6 +15,8 @@ import time
 import torch
 from torch import nn
 
+from explainers.runtime import torch_threads
+
 BACKWARD_FACTOR = 3.0
 """Forward + backward of a dense layer costs about three forwards."""
 
@@ -39,7 +41,8 @@ def _machine_rates() -> tuple[float, float]:
             best = min(best, (time.perf_counter() - started) / 5)
         return best
 
-    small, large = seconds_per_step(8), seconds_per_step(512)
+    with torch_threads(1):  # as explainers.training.fit trains
+        small, large = seconds_per_step(8), seconds_per_step(512)
     rate = (512 - 8) * macs * BACKWARD_FACTOR / max(large - small, 1e-9)
     return rate, max(small - 8 * macs * BACKWARD_FACTOR / rate, 0.0)
 

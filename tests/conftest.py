@@ -111,6 +111,39 @@ def app_url() -> Iterator[str]:
     app.close()
 
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, driven by Playwright (its own browser download does not work here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_url):
+    """A fresh page on the app for each test module."""
+    tab = browser.new_page(viewport={"width": 1400, "height": 1200})
+    tab.goto(app_url)
+    yield tab
+    tab.close()
+
+
 @pytest.fixture(scope="session")
 def fake_hub(tmp_path_factory) -> FakeHub:
     """The fake Hub serving the tiny repos built here (see tests/fake_hub.py); HF_HOME is a fresh folder."""
