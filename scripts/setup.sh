@@ -36,6 +36,10 @@ install_once requirements.txt
 install_once requirements-nodeps.txt --no-deps
 ((with_tests)) && install_once requirements-test.txt
 
+# The detection photos come from Debian's darknet package: apt-get needs its package lists for that.
+if command -v apt-get >/dev/null && ! apt-cache show darknet >/dev/null 2>&1; then
+  apt-get update -qq
+fi
 XAI_SUITE_HOME="$home" "$venv/bin/python" -c "from hub_models.assets import install_all; install_all()"
 
 if ((with_tests)) && ! command -v chromium >/dev/null; then
