@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from explainers import (
+    edge_detector,
     grad_cam,
     grad_cam_pp,
     integrated_gradients,
@@ -33,6 +34,7 @@ METHODS: dict[str, Method] = {
         saliency,
         smoothgrad,
         kernel_shap,
+        edge_detector,
     )
 }
 

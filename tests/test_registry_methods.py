@@ -27,7 +27,7 @@ def test_method_returns_finite_map_of_the_image_size(key, tiny_model):
     assert result.attribution.dtype == np.float32
     assert np.isfinite(result.attribution).all()
     assert result.target == 3
-    assert result.evaluations >= 1
+    assert result.evaluations >= (0 if METHODS[key].family == "baseline" else 1), "only a control ignores the model"
 
 
 @pytest.mark.parametrize("key", list(METHODS))
