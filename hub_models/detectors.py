@@ -33,8 +33,8 @@ from hub_models.hub import (
     Task,
     _processor_size,
     _three,
-    check_transformers_config,
     fetch_snapshot,
+    load_transformers,
     parse_spec,
 )
 
@@ -50,6 +50,8 @@ DETECTION = Task(
     "ForObjectDetection",
     "an object detector",
     "Use a transformers object-detection model such as hustvl/yolos-tiny or facebook/detr-resnet-50.",
+    "AutoModelForObjectDetection",
+    "MODEL_FOR_OBJECT_DETECTION_MAPPING",
 )
 CURATED_HUB_DETECTORS: list[tuple[str, str]] = [
     ("hustvl/yolos-tiny (transformers, COCO)", "hustvl/yolos-tiny"),
@@ -246,30 +248,9 @@ class TransformersBoxes(nn.Module):
 
 def load_hub_detector(spec: str) -> LoadedDetector:
     """A transformers object detector by ``org/name[@revision]`` (safetensors only, never remote code)."""
-    import transformers
-    from transformers import AutoConfig, AutoModelForObjectDetection
-
     parsed = parse_spec(spec)
     folder, source = fetch_snapshot(parsed, DETECTION)
-    try:
-        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
-        check_transformers_config(parsed, config.to_dict(), DETECTION)
-        if type(config) not in transformers.MODEL_FOR_OBJECT_DETECTION_MAPPING:
-            raise UserInputError(
-                f"{parsed.repo_id} is not an object detector this app can load: transformers has no "
-                f"object-detection head for {config.model_type!r}. {DETECTION.advice}"
-            )
-        model = AutoModelForObjectDetection.from_pretrained(folder, trust_remote_code=False, use_safetensors=True)
-    except UserInputError:
-        raise
-    except (OSError, ValueError, KeyError) as error:
-        raise UserInputError(
-            f"{parsed.repo_id} could not be loaded with transformers {transformers.__version__}: "
-            f"{str(error).splitlines()[0]}"
-        ) from error
-    n_classes = int(config.num_labels)
-    id2label = config.id2label or {}
-    labels = [str(id2label.get(i, id2label.get(str(i), f"class {i}"))) for i in range(n_classes)]
+    config, model, labels = load_transformers(parsed, folder, DETECTION)
     processor_path = Path(folder) / PREPROCESSOR_FILE
     processor: dict[str, Any] = json.loads(processor_path.read_text()) if processor_path.exists() else {}
     side = min(MAX_HUB_SIDE, *_processor_size(processor.get("size"), None, MAX_HUB_SIDE))
@@ -282,7 +263,7 @@ def load_hub_detector(spec: str) -> LoadedDetector:
     source = {**source, "kind": "transformers", "architecture": (config.architectures or [type(model).__name__])[0]}
     return LoadedDetector(
         name=parsed.key,
-        module=TransformersBoxes(model, n_classes),
+        module=TransformersBoxes(model, len(labels)),
         preprocessing=preprocessing,
         labels=labels,
         source=source,

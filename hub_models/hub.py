@@ -49,6 +49,8 @@ class Task:
     head_suffix: str  # a transformers architecture name ends with it, e.g. "ForImageClassification"
     noun: str
     advice: str
+    auto_class: str  # the transformers Auto class that builds such a model
+    mapping: str  # the transformers mapping of the configs that have such a head
 
 
 CLASSIFICATION = Task(
@@ -56,6 +58,8 @@ CLASSIFICATION = Task(
     "ForImageClassification",
     "an image classifier",
     "Use a timm model or a transformers image-classification model.",
+    "AutoModelForImageClassification",
+    "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING",
 )
 
 
@@ -323,16 +327,19 @@ class LogitsOnly(nn.Module):
         return self.model(pixel_values=pixel_values).logits
 
 
-def _transformers_model(parsed: HubSpec, folder: Path, source: dict[str, str]) -> LoadedModel:
+def load_transformers(parsed: HubSpec, folder: Path, task: Task) -> tuple[Any, nn.Module, list[str]]:
+    """A transformers model for ``task`` from a snapshot folder (safetensors, no remote code): config, model,
+    class names from ``id2label``; a clear error if it has no such head or does not load."""
     import transformers
-    from transformers import AutoConfig, AutoModelForImageClassification
+    from transformers import AutoConfig
 
     try:
         config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
-        check_transformers_config(parsed, config.to_dict(), CLASSIFICATION)
-        if type(config) not in transformers.MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING:
-            raise _not_a_classifier(parsed, f"transformers has no image-classification head for {config.model_type!r}")
-        model = AutoModelForImageClassification.from_pretrained(folder, trust_remote_code=False, use_safetensors=True)
+        check_transformers_config(parsed, config.to_dict(), task)
+        if type(config) not in getattr(transformers, task.mapping):
+            raise _unsupported(parsed, f"transformers has no {task.pipeline_tag} head for {config.model_type!r}", task)
+        auto = getattr(transformers, task.auto_class)
+        model = auto.from_pretrained(folder, trust_remote_code=False, use_safetensors=True)
     except UserInputError:
         raise
     except (OSError, ValueError, KeyError) as error:
@@ -340,9 +347,13 @@ def _transformers_model(parsed: HubSpec, folder: Path, source: dict[str, str]) -
             f"{parsed.repo_id} could not be loaded with transformers {transformers.__version__}: "
             f"{str(error).splitlines()[0]}"
         ) from error
-    n_classes = int(config.num_labels)
     id2label = config.id2label or {}
-    labels = [str(id2label.get(i, id2label.get(str(i), f"class {i}"))) for i in range(n_classes)]
+    labels = [str(id2label.get(i, id2label.get(str(i), f"class {i}"))) for i in range(int(config.num_labels))]
+    return config, model, labels
+
+
+def _transformers_model(parsed: HubSpec, folder: Path, source: dict[str, str]) -> LoadedModel:
+    config, model, labels = load_transformers(parsed, folder, CLASSIFICATION)
     processor = json.loads((folder / PREPROCESSOR_FILE).read_text()) if (folder / PREPROCESSOR_FILE).exists() else {}
     image_size = getattr(config, "image_size", 224)
     preprocessing = Preprocessing(

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
+import test_browser
 from PIL import Image
-from test_browser import CHROMIUM, CHROMIUM_ARGS
 
-
-@pytest.fixture(scope="module")
-def page(app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1200})
-        tab.goto(app_url)
-        yield tab
-        browser.close()
+page = test_browser.page  # the CNN browser test's fixture: a fresh page for this module
 
 
 def test_detect_pick_the_dog_explain_and_see_the_overlay(page, artifacts):
