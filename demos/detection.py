@@ -240,7 +240,4 @@ def build(app: gr.Blocks) -> None:
 
 def warm_up() -> None:
     """Load the embedded detector and measure its throughput once, so the first cost preview is instant."""
-    from explainers.throughput import measure
-
-    loaded = load_detector(None)
-    measure(loaded.module, loaded.preprocessing.input_size)
+    estimate_box(load_detector(None), DEFAULT_METHOD)
