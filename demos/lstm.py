@@ -242,12 +242,23 @@ def build(app: gr.Blocks) -> None:
             cost = gr.Markdown(elem_id="lstm-cost")
             train_button = gr.Button("Train and animate", variant="primary", elem_id="lstm-train")
         with gr.Column(scale=7):
-            animation = gr.Image(label="Animation", type="filepath", interactive=False, elem_id="lstm-animation")
-            step = gr.Slider(0, 1, value=0, step=1, label="Time step", interactive=False, elem_id="lstm-step")
-            frame = gr.Image(label="Frame at that step", type="filepath", interactive=False, elem_id="lstm-frame")
+            image = {"type": "filepath", "interactive": False, "show_label": False}
+            animation = gr.Image(label="Animation", elem_id="lstm-animation", **image)
+            step = gr.Slider(
+                0,
+                1,
+                value=0,
+                step=1,
+                label="Time step",
+                info="Scrubs the same frames, one per step of the window",
+                interactive=False,
+                elem_id="lstm-step",
+            )
+            frame = gr.Image(label="Frame at that step", elem_id="lstm-frame", **image)
             summary = gr.Markdown(elem_id="lstm-summary")
-            epochs_view = gr.Image(label="Mean forget gate per unit across epochs", type="filepath", interactive=False)
-            video = gr.Video(label="Animation (MP4)", autoplay=False, loop=True)
+            epochs_view = gr.Image(label="Mean forget gate per unit across epochs", **image)
+            with gr.Accordion("The animation as an MP4 video", open=False):
+                video = gr.Video(label="Animation (MP4)", autoplay=False, loop=True)
             with gr.Row():
                 metrics = gr.File(label="Metrics (.json)", elem_id="lstm-metrics")
                 gates = gr.File(label="Gates (.npz)", elem_id="lstm-gates")

@@ -10,6 +10,7 @@ import math
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from demos.animation import blitted_frames, figure_to_array
 from explainers.lstm_training import LstmRun
@@ -130,6 +131,7 @@ def epochs_figure(run: LstmRun) -> np.ndarray:
     figure.colorbar(image, ax=heat_axes, fraction=0.04, pad=0.01)
     for split, colour in (("train", "#1f77b4"), ("val", "#d62728")):
         loss_axes.plot(epochs, [r[f"{split}_loss"] for r in run.history], color=colour, marker=".", label=split)
+    loss_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     loss_axes.set_xlabel("epoch")
     loss_axes.set_ylabel("cross-entropy" if run.data.task == "classify" else "MSE (scaled change)")
     loss_axes.grid(alpha=0.3)

@@ -30,7 +30,7 @@ VALIDATION_FRACTION = 0.2
 MIN_TRAIN_WINDOWS = 16
 PROBE_SEQUENCES = 256
 """Validation sequences whose mean forget gate is recorded after every epoch."""
-SECONDS_PER_FRAME = 0.09
+SECONDS_PER_FRAME = 0.06
 """Rendering and encoding one animation frame here (benchmarks/bench_lstm.py measures it)."""
 PARAMS = (
     Param("hidden_size", int, 16, 16, 1, 128, help="Hidden units per layer: the rows of the gate heatmaps."),
@@ -47,8 +47,9 @@ def one_thread() -> Iterator[None]:
     """Torch on one thread in this (request) thread, restored afterwards.
 
     An LSTM step is a handful of tiny matrix products: a second thread gains nothing, and when the CPU is shared,
-    OpenMP's barriers wait on a descheduled thread at every step (measured here: 0.55 s on one thread against
-    80 s on two for the default CO2 run while another process kept both cores busy). The setting is per thread.
+    OpenMP's barriers can wait on a descheduled thread at every step (measured here once: 0.55 s on one thread
+    against 80 s on two for the default CO2 run while another torch process kept both cores busy; beside plain busy
+    loops the two take about the same time, see benchmarks/RESULTS.md). The setting is per thread.
     """
     before = torch.get_num_threads()
     torch.set_num_threads(1)
