@@ -78,9 +78,13 @@ def _settings(values: tuple[Any, ...]) -> LstmSettings:
 
 @user_facing
 def cost_preview(series: str | None, csv: str | None, task: str | None, *values: Any) -> str:
-    """What the run the controls describe costs here, before it starts."""
-    settings = _settings(values)
-    data = sequence_data(series, csv, task, settings.window)
+    """What the run the controls describe costs here, before it starts; or why it cannot start (shown in place of
+    the cost, not as a pop-up: the controls may be half set, e.g. "Uploaded CSV" chosen before the upload)."""
+    try:
+        settings = _settings(values)
+        data = sequence_data(series, csv, task, settings.window)
+    except UserInputError as error:
+        return f"**Not ready to train:** {error}"
     seconds = estimate_seconds(data, settings)
     return (
         f"**Cost:** {len(data.train[0]):,} training sequences x {data.window} steps x {settings.epochs} epochs, "

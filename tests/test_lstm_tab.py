@@ -104,8 +104,9 @@ def test_mismatched_choices_are_explained(series, task, message):
 def test_bad_parameters_reach_the_user_as_messages():
     import gradio as gr
 
-    with pytest.raises(gr.Error, match="'window' must be between 4 and 256"):
-        cost_preview("co2", None, "forecast", 16, 1, 1000, 8, 0.01, 0)
+    preview = cost_preview("co2", None, "forecast", 16, 1, 1000, 8, 0.01, 0)
+    assert preview.startswith("**Not ready to train:**") and "'window' must be between 4 and 256" in preview
+    assert "No CSV file" in cost_preview("csv", None, "forecast", 16, 1, 52, 8, 0.01, 0)
     with pytest.raises(gr.Error, match="whole number"):
         lstm_train("co2", None, "forecast", 16, 1, 52, 8, 0.01, 0, 1.5, True)
     assert cost_preview("co2", None, "forecast", 16, 1, 52, 8, 0.01, 0).startswith("**Cost:** 1,775 training")
