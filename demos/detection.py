@@ -105,7 +105,7 @@ def explain_detection(
     folder = new_result_folder()
     stem = f"{get_method(method, DETECTION_METHODS).key}_box{result.target}"
     write_png(folder, f"{stem}_overlay", overlay)
-    record = {**manifest(loaded, pixels, result), "box": result.extra}  # type: ignore[arg-type]
+    record = {**manifest(loaded, pixels, result), "detection": result.extra}  # type: ignore[arg-type]
     return (
         overlay,
         str(write_npy(folder, f"{stem}_map", result.attribution)),

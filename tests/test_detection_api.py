@@ -48,7 +48,7 @@ def test_detect_then_explain_a_box(client, dog_file):
     record = json.loads(Path(manifest_file).read_text())
     assert record["method"] == "Box gradient" and record["target"] == {"index": dog, "label": "dog"}
     assert record["model"]["sha256"] == "dccea06f59b781ec1234ddf8d1e94b9519a97f4245748a7d4db75d5b7080a42c"
-    assert record["box"]["box"] == pytest.approx(detections["boxes"][detections["labels"].index("dog")], abs=0.11)
+    assert record["detection"]["box"] == pytest.approx(detections["boxes"][detections["labels"].index("dog")], abs=0.11)
     assert record["timing"]["model_evaluations"] == 8
 
 
