@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,16 +272,25 @@ def load_hub_detector(spec: str) -> LoadedDetector:
     )
 
 
+_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+
 @functools.lru_cache(maxsize=2)
 def _load(name: str) -> LoadedDetector:
     return EMBEDDED_DETECTORS[name]() if name in EMBEDDED_DETECTORS else load_hub_detector(name)
+
+
+def _load_once(name: str) -> LoadedDetector:
+    """Each detector loads under its own lock: two requests download it once, other detectors are not held up."""
+    with _locks[name]:
+        return _load(name)
 
 
 def load_detector(spec: str | None) -> LoadedDetector:
     """Blank or ``yolov3-tiny`` -> the embedded detector; ``org/name[@revision]`` -> a Hub detector (cached)."""
     name = (spec or "").strip() or DEFAULT_DETECTOR
     if name in EMBEDDED_DETECTORS:
-        return _load(name)
+        return _load_once(name)
     if "/" not in name:
         shown = name if len(name) <= 80 else name[:77] + "..."
         raise UserInputError(
@@ -287,4 +298,4 @@ def load_detector(spec: str | None) -> LoadedDetector:
             f"'hustvl/yolos-tiny' (optionally '@revision'), or {DEFAULT_DETECTOR!r}, which works with no network "
             "(leave the field blank for it)."
         )
-    return _load(parse_spec(name).key)
+    return _load_once(parse_spec(name).key)
