@@ -10,28 +10,21 @@ from typing import Any
 
 import gradio as gr
 
-from demos.components import ImageFile
 from demos.downloads import new_result_folder, write_json, write_npy, write_png
 from demos.errors import user_facing
+from demos.inputs import image_with_examples, model_dropdown, pixels
 from demos.render import overlay_figure
 from explainers import METHODS, estimate, explain, get_method
 from explainers.manifest import manifest
 from explainers.registry import all_params
-from hub_models import DEFAULT_MODEL, EMBEDDED_MODELS, load_image, load_model
-from hub_models.card import CURATED_HUB_MODELS, model_card
+from hub_models import load_model
+from hub_models.card import model_card
 from hub_models.errors import UserInputError
-from hub_models.examples import example_photo_paths
 
 DEFAULT_METHOD = "Grad-CAM"
 TOP_K = 5
 PARAM_SLOTS = [(key, param) for key, method in METHODS.items() for param in all_params(method)]
 """Every method's parameters in one flat list: one UI component each, in this order."""
-
-
-def _image(path: str | None):
-    if not path:
-        raise UserInputError("No image: upload one or click an example first.")
-    return load_image(path)
 
 
 @user_facing
@@ -40,7 +33,7 @@ def classify(
 ) -> dict[str, float]:
     """Top-5 classes of the image with their probabilities (a Hub model's download shows as progress)."""
     loaded = load_model(model)
-    return {label: probability for _, label, probability in loaded.top_k(_image(image), TOP_K)}
+    return {label: probability for _, label, probability in loaded.top_k(pixels(image), TOP_K)}
 
 
 def classify_if_image(image: str | None, model: str | None) -> dict[str, float] | None:
@@ -65,16 +58,16 @@ def explain_image(
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[Any, str, str]:
     """Overlay PNG, raw map (.npy, float32, image resolution) and the JSON manifest that reproduces the run."""
-    pixels = _image(image)
+    rgb = pixels(image)
     loaded = load_model(model)
     progress(0.0, desc="starting")
-    result = explain(loaded, pixels, method, target, params, lambda done, text: progress(done, desc=text))
+    result = explain(loaded, rgb, method, target, params, lambda done, text: progress(done, desc=text))
     title = f"{result.method} for {result.target_label!r} (class {result.target})"
-    overlay = overlay_figure(pixels, result.attribution, title)
+    overlay = overlay_figure(rgb, result.attribution, title)
     folder = new_result_folder()
     stem = f"{get_method(method).key}_{result.target}"
     write_png(folder, f"{stem}_overlay", overlay)
-    record = manifest(loaded, pixels, result)
+    record = manifest(loaded, rgb, result)
     return (
         overlay,
         str(write_npy(folder, f"{stem}_map", result.attribution)),
@@ -108,21 +101,13 @@ def _param_component(param, value) -> gr.components.Component:
 
 def build(app: gr.Blocks) -> None:
     """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``) and binds its events."""
-    examples = example_photo_paths()
     components: list[gr.components.Component] = []
     groups: dict[str, gr.Group] = {}
 
     with gr.Row():
         with gr.Column(scale=5):
-            image = ImageFile(type="filepath", label="Image", height=320, elem_id="cnn-image")
-            gr.Examples([[str(p)] for p in examples.values()], inputs=[image], label="Examples (one click)")
-            model = gr.Dropdown(
-                choices=[(f"{name} (embedded, ImageNet)", name) for name in EMBEDDED_MODELS] + CURATED_HUB_MODELS,
-                value=DEFAULT_MODEL,
-                allow_custom_value=True,
-                label="Model",
-                info="An embedded model, or any timm / transformers image classifier on the Hub: org/name[@revision]",
-            )
+            image = image_with_examples("cnn-image")
+            model = model_dropdown()
             card = gr.Markdown(elem_id="cnn-model-card")
             classify_button = gr.Button("Classify")
             top = gr.Label(num_top_classes=TOP_K, label="Top-5 classes", elem_id="cnn-top5")

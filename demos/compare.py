@@ -1,0 +1,134 @@
+"""The Compare section: several methods on one image, side by side, each with its time and faithfulness scores.
+
+Wiring only: maps and scores from ``explainers.compare``, pictures from ``demos.render`` and ``demos.compare_render``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from demos.compare_render import caption, curves_figure
+from demos.downloads import new_result_folder, write_json, write_png
+from demos.errors import user_facing
+from demos.inputs import image_with_examples, model_dropdown, pixels
+from demos.render import overlay_figure
+from explainers import METHODS, get_method
+from explainers.compare import (
+    DEFAULT_METHODS,
+    SCORES,
+    chosen_methods,
+    compare,
+    comparison_seconds,
+    ranked,
+)
+from explainers.manifest import package_versions
+from hub_models import load_model
+
+DEFAULT_SORT = "insertion"
+READING = (
+    "Deletion removes the pixels a map ranks highest, first; Insertion restores them, first. Pixel-level deletion "
+    "also rewards scattered, high-frequency maps (removing scattered pixels breaks a photo like noise does; try the "
+    "edge-detector control), so read it together with Insertion and MuFidelity."
+)
+
+
+@user_facing
+def cost_preview(model: str | None, methods: list[str] | None, preset: str) -> str:
+    keys = chosen_methods(methods)
+    seconds, evaluations = comparison_seconds(load_model(model), keys, preset)
+    return (
+        f"**Cost:** {len(keys)} methods at their {preset} presets, scored for faithfulness: about {evaluations:,} "
+        f"model evaluations, about {seconds:.1f} s here."
+    )
+
+
+@user_facing
+def run_compare(
+    image: str | None,
+    model: str | None,
+    methods: list[str] | None,
+    preset: str,
+    sort_by: str,
+    progress: gr.Progress = gr.Progress(),
+) -> tuple[list[tuple[Any, str]], str, Any, list[list[Any]]]:
+    """Gallery (overlay, caption) best first, scores JSON, curves plot, and the scores as a table."""
+    rgb = pixels(image)
+    loaded = load_model(model)
+    results = compare(loaded, rgb, methods, preset, progress=lambda done, text: progress(done, desc=text))
+    order = ranked(results, sort_by)
+    folder = new_result_folder()
+    gallery = []
+    for result in order:
+        explanation = result.explanation
+        title = f"{explanation.method} for {explanation.target_label!r}"
+        overlay = overlay_figure(rgb, explanation.attribution, title)
+        path = write_png(folder, f"{get_method(explanation.method).key}_overlay", overlay)
+        gallery.append((str(path), caption(result)))
+    record = {
+        "model": {"name": loaded.name, **loaded.source},
+        "target": {"index": order[0].explanation.target, "label": order[0].explanation.target_label},
+        "preset": preset,
+        "sorted_by": sort_by,
+        "methods": [result.record() for result in order],
+        "versions": package_versions(),
+    }
+    table = [
+        [
+            result.explanation.method,
+            round(result.explanation.seconds, 2),
+            round(result.scores.deletion, 4),
+            round(result.scores.insertion, 4),
+            round(result.scores.mufidelity, 3),
+        ]
+        for result in order
+    ]
+    return gallery, str(write_json(folder, "compare_scores", record)), curves_figure(order), table
+
+
+def build(app: gr.Blocks) -> None:
+    """Lays out the Compare section inside ``app`` and binds its events."""
+    gr.Markdown("### Compare methods\n" + READING)
+    with gr.Row():
+        with gr.Column(scale=4):
+            image = image_with_examples("cmp-image", height=260)
+            model = model_dropdown()
+            methods = gr.CheckboxGroup(
+                [method.name for method in METHODS.values()],
+                value=[METHODS[key].name for key in DEFAULT_METHODS],
+                label="Methods",
+                elem_id="cmp-methods",
+            )
+            preset = gr.Radio(["fast", "default"], value="fast", label="Preset")
+            sort_by = gr.Radio(
+                [(label, key) for key, (label, _) in SCORES.items()], value=DEFAULT_SORT, label="Sort by"
+            )
+            cost = gr.Markdown(elem_id="cmp-cost")
+            run = gr.Button("Compare", variant="primary", elem_id="cmp-run")
+        with gr.Column(scale=8):
+            gallery = gr.Gallery(
+                label="Best first", columns=3, height="auto", object_fit="contain", elem_id="cmp-gallery"
+            )
+            table = gr.Dataframe(
+                headers=["method", "seconds", "deletion AUC ↓", "insertion AUC ↑", "MuFidelity ↑"],
+                label="Scores",
+                interactive=False,
+                elem_id="cmp-table",
+            )
+            curves = gr.Image(
+                label="Deletion and insertion curves", show_label=False, format="png", type="numpy", interactive=False
+            )
+            scores = gr.File(label="Scores (JSON)", elem_id="cmp-scores")
+
+    gr.on(
+        [app.load, model.change, methods.change, preset.change],
+        cost_preview,
+        [model, methods, preset],
+        cost,
+        api_visibility="private",
+        show_progress="hidden",
+    )
+    run.click(
+        run_compare, [image, model, methods, preset, sort_by], [gallery, scores, curves, table], api_name="compare"
+    )

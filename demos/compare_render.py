@@ -1,0 +1,39 @@
+"""The Compare section's pictures: one overlay per method (via ``demos.render``) and the faithfulness curves."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from demos.animation import figure_to_array
+from explainers.compare import Compared
+
+
+def caption(result: Compared) -> str:
+    """The line under an overlay: time and the three scores."""
+    scores = result.scores
+    return (
+        f"{result.explanation.method}: {result.explanation.seconds:.2f} s · deletion {scores.deletion:.3f} ↓ · "
+        f"insertion {scores.insertion:.3f} ↑ · MuFidelity {scores.mufidelity:.2f} ↑"
+    )
+
+
+def curves_figure(results: list[Compared]) -> np.ndarray:
+    """Deletion and insertion curves of every method, side by side, as an RGB array."""
+    figure = Figure(figsize=(11, 3.8), dpi=90, layout="constrained")
+    deletion, insertion = figure.subplots(1, 2, sharey=True)
+    for result in results:
+        for axes, curve, score in (
+            (deletion, result.scores.deletion_curve, result.scores.deletion),
+            (insertion, result.scores.insertion_curve, result.scores.insertion),
+        ):
+            fraction = np.linspace(0, 100, len(curve))
+            axes.plot(fraction, curve, marker=".", label=f"{result.explanation.method} ({score:.3f})")
+    deletion.set_title("Deletion: most important pixels removed first (lower area is better)", fontsize=10)
+    insertion.set_title("Insertion: most important pixels restored first (higher area is better)", fontsize=10)
+    for axes in (deletion, insertion):
+        axes.set_xlabel("% of pixels")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8)
+    deletion.set_ylabel("probability of the class")
+    return figure_to_array(figure)

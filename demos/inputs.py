@@ -1,0 +1,37 @@
+"""Input components several sections share: an image with the bundled examples, and the model field."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from demos.components import ImageFile
+from hub_models import DEFAULT_MODEL, EMBEDDED_MODELS, load_image
+from hub_models.card import CURATED_HUB_MODELS
+from hub_models.errors import UserInputError
+from hub_models.examples import example_photo_paths
+
+
+def image_with_examples(elem_id: str, height: int = 320) -> ImageFile:
+    """An image upload (a file path) with the bundled example photos one click away under it."""
+    image = ImageFile(type="filepath", label="Image", height=height, elem_id=elem_id)
+    gr.Examples([[str(p)] for p in example_photo_paths().values()], inputs=[image], label="Examples (one click)")
+    return image
+
+
+def model_dropdown(elem_id: str | None = None) -> gr.Dropdown:
+    """The embedded models, the curated Hub models, or any Hub id typed in."""
+    return gr.Dropdown(
+        choices=[(f"{name} (embedded, ImageNet)", name) for name in EMBEDDED_MODELS] + CURATED_HUB_MODELS,
+        value=DEFAULT_MODEL,
+        allow_custom_value=True,
+        label="Model",
+        info="An embedded model, or any timm / transformers image classifier on the Hub: org/name[@revision]",
+        elem_id=elem_id,
+    )
+
+
+def pixels(path: str | None):
+    """The uploaded image as HxWx3 uint8, or a message asking for one."""
+    if not path:
+        raise UserInputError("No image: upload one or click an example first.")
+    return load_image(path)

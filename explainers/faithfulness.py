@@ -1,0 +1,136 @@
+"""Faithfulness of an attribution map: does the model's score follow what the map calls important?
+
+* **Deletion** (Petsiuk et al., 2018): pixels are set to the baseline, most important first, in ``steps`` equal
+  steps; the area under the target probability's curve. Lower is better.
+* **Insertion**: the reverse path, from the baseline image back to the photo. Higher is better.
+* **MuFidelity** (Bhatt et al., 2020): random subsets of a coarse grid are set to the baseline; the Spearman
+  correlation between the drop in probability and the attribution the subset held. Higher is better.
+
+The definitions follow ``xplique.metrics`` (Deletion, Insertion, MuFidelity) exactly: pixel order from the same
+``argsort``, the same step counts, baseline 0 in the model's normalised input space (the dataset's mean colour),
+softmax probability of the target, the mean-of-trapezoids area; tests check Deletion and Insertion against Xplique
+to 1e-3. Ours batches every step of a curve through the model at once, channels-last, instead of one TensorFlow call
+per step, and draws MuFidelity's masks from a seeded torch generator, so every method in a comparison is scored on
+the same masks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.stats import spearmanr
+from torch import nn
+
+BASELINE = 0.0
+
+
+@dataclass(frozen=True)
+class FaithfulnessSettings:
+    steps: int = 20
+    mufidelity_samples: int = 128
+    grid_size: int = 9
+    subset_percent: float = 0.2
+    batch_size: int = 32
+
+    @property
+    def evaluations(self) -> int:
+        """Model evaluations per scored map: two curves of ``steps + 1`` points, the samples and their reference."""
+        return 2 * (self.steps + 1) + self.mufidelity_samples + 1
+
+
+@dataclass(frozen=True)
+class Faithfulness:
+    deletion: float
+    insertion: float
+    mufidelity: float
+    deletion_curve: list[float]
+    insertion_curve: list[float]
+
+    def as_dict(self) -> dict[str, float | list[float]]:
+        return {
+            "deletion_auc": round(self.deletion, 5),
+            "insertion_auc": round(self.insertion, 5),
+            "mufidelity": round(self.mufidelity, 5),
+            "deletion_curve": [round(v, 5) for v in self.deletion_curve],
+            "insertion_curve": [round(v, 5) for v in self.insertion_curve],
+        }
+
+
+def target_probabilities(model: nn.Module, batch: torch.Tensor, target: int, batch_size: int) -> np.ndarray:
+    """Softmax probability of ``target`` for every image of ``batch``, in chunks, without gradients."""
+    scores = []
+    with torch.no_grad():
+        for chunk in batch.split(batch_size):
+            logits = model(chunk.contiguous(memory_format=torch.channels_last))
+            scores.append(torch.softmax(logits, dim=1)[:, target])
+    return torch.cat(scores).numpy().astype(np.float64)
+
+
+def causal_curve(
+    model: nn.Module, inputs: torch.Tensor, target: int, attribution: np.ndarray, mode: str, steps: int, batch_size: int
+) -> np.ndarray:
+    """Target probability after each of ``steps + 1`` stages of deleting (or inserting) pixels, most important first.
+
+    ``inputs`` is the normalised 1x3xHxW input, ``attribution`` an HxW map at the same size.
+    """
+    height, width = attribution.shape
+    order = np.argsort(attribution.reshape(-1), axis=-1)[::-1]
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    counts = np.linspace(0, order.size, steps + 1, dtype=np.int32)
+    flipped = torch.from_numpy((rank[None, :] < counts[:, None]).reshape(steps + 1, 1, height, width))
+    baseline = torch.full_like(inputs, BASELINE)
+    start, end = (inputs, baseline) if mode == "deletion" else (baseline, inputs)
+    return target_probabilities(model, torch.where(flipped, end, start), target, batch_size)
+
+
+def area_under(curve: np.ndarray) -> float:
+    """Mean of the trapezoids (the steps are evenly spaced), as ``xplique.metrics.CausalFidelity``."""
+    return float(np.mean(curve[:-1] + curve[1:]) * 0.5)
+
+
+def mu_fidelity(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    target: int,
+    attribution: np.ndarray,
+    settings: FaithfulnessSettings,
+    generator: torch.Generator,
+) -> float:
+    """Spearman correlation between the probability a random grid subset removes and the attribution it holds."""
+    samples, grid = settings.mufidelity_samples, settings.grid_size
+    keep = (torch.rand(samples, 1, grid, grid, generator=generator) > settings.subset_percent).float()
+    keep = F.interpolate(keep, size=attribution.shape, mode="nearest-exact")
+    perturbed = inputs * keep + (1.0 - keep) * BASELINE
+    probabilities = target_probabilities(model, torch.cat([inputs, perturbed]), target, settings.batch_size)
+    drops = probabilities[0] - probabilities[1:]
+    removed = ((1.0 - keep[:, 0].numpy()) * attribution[None]).sum(axis=(1, 2))
+    correlation = spearmanr(drops, removed)[0]
+    return 0.0 if np.isnan(correlation) else float(correlation)
+
+
+def faithfulness(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    target: int,
+    attribution: np.ndarray,
+    settings: FaithfulnessSettings = FaithfulnessSettings(),
+    seed: int = 0,
+) -> Faithfulness:
+    """All three scores of one HxW map (at the model's input size) for ``target`` on the normalised ``inputs``."""
+    attribution = np.asarray(attribution, dtype=np.float32)
+    curves = {
+        mode: causal_curve(model, inputs, target, attribution, mode, settings.steps, settings.batch_size)
+        for mode in ("deletion", "insertion")
+    }
+    generator = torch.Generator().manual_seed(seed)
+    return Faithfulness(
+        deletion=area_under(curves["deletion"]),
+        insertion=area_under(curves["insertion"]),
+        mufidelity=mu_fidelity(model, inputs, target, attribution, settings, generator),
+        deletion_curve=curves["deletion"].tolist(),
+        insertion_curve=curves["insertion"].tolist(),
+    )
