@@ -147,7 +147,8 @@ class LoadedDetector:
     def boxes(self, image: np.ndarray, letterbox: bool) -> tuple[torch.Tensor, torch.Tensor, Geometry]:
         """The network input, its pre-NMS boxes ``(n_boxes, 4 + 1 + C)`` and the photo's geometry."""
         inputs, geometry = self.preprocessing.prepare(image, letterbox)
-        return inputs, self.module(inputs)[0], geometry
+        # Channels-last: YOLOv3-tiny runs 1.3-1.7x faster on CPU with NHWC memory here (bench_detection.py).
+        return inputs, self.module(inputs.contiguous(memory_format=torch.channels_last))[0], geometry
 
     def detect(self, image: np.ndarray, threshold: float, letterbox: bool = True) -> list[Detection]:
         """Boxes scoring at least ``threshold`` after per-class NMS, best first (at most ``MAX_DETECTIONS``)."""
