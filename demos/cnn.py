@@ -99,8 +99,8 @@ def _param_component(param, value) -> gr.components.Component:
     return gr.Slider(param.minimum, param.maximum, value=value, step=step, label=param.name, info=param.help)
 
 
-def build(app: gr.Blocks) -> None:
-    """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``) and binds its events."""
+def build(app: gr.Blocks) -> gr.components.Component:
+    """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``), binds its events, returns its image input."""
     components: list[gr.components.Component] = []
     groups: dict[str, gr.Group] = {}
 
@@ -181,6 +181,8 @@ def build(app: gr.Blocks) -> None:
     explain_button.click(
         _params_json, [method, *components], params, api_visibility="private", show_progress="hidden"
     ).then(explain_image, [image, model, method, target, params], [overlay, raw_map, record], api_name="explain")
+
+    return image
 
 
 def _params_json(method_name: str, *values: Any) -> str:

@@ -87,8 +87,8 @@ def run_compare(
     return gallery, str(write_json(folder, "compare_scores", record)), curves_figure(order), table
 
 
-def build(app: gr.Blocks) -> None:
-    """Lays out the Compare section inside ``app`` and binds its events."""
+def build(app: gr.Blocks) -> gr.components.Component:
+    """Lays out the Compare section inside ``app``, binds its events, returns its image input."""
     gr.Markdown("### Compare methods\n" + READING)
     with gr.Row():
         with gr.Column(scale=4):
@@ -132,3 +132,4 @@ def build(app: gr.Blocks) -> None:
     run.click(
         run_compare, [image, model, methods, preset, sort_by], [gallery, scores, curves, table], api_name="compare"
     )
+    return image

@@ -149,8 +149,8 @@ def apply_preset(name: str) -> list[Any]:
     return [values[param.name] for param in PARAMS]
 
 
-def build(app: gr.Blocks) -> None:
-    """Lays out the tab inside ``app`` and binds its events."""
+def build(app: gr.Blocks) -> gr.components.Component:
+    """Lays out the tab inside ``app``, binds its events, returns its preset choice."""
     frames = gr.State([])
     with gr.Row():
         with gr.Column(scale=4):
@@ -195,3 +195,4 @@ def build(app: gr.Blocks) -> None:
         train, inputs, [animation, frame, metrics, video, activations, reading, frames], api_name="mlp_train"
     ).success(scrub_setup, frames, epoch, api_visibility="private")
     epoch.change(scrub, [frames, epoch], frame, api_visibility="private", show_progress="hidden")
+    return preset

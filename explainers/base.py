@@ -93,6 +93,8 @@ class Method:
     question: str
     paper: str
     stochastic: bool = False
+    strengths: str = ""
+    caveats: str = ""
 
 
 @dataclass

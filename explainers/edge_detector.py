@@ -27,6 +27,8 @@ METHOD = Method(
     params=(),
     cost=lambda _params, _size: Cost(),
     attribute=attribute,
+    strengths="Shows what a plausible-looking map that ignores the model looks like: a control.",
+    caveats="Not an explanation at all; pixel-level Deletion even scores it well, the sanity check fails it.",
     question="None about the model: Sobel edges of the image. A control that sanity checks must fail.",
     paper="Adebayo et al., Sanity Checks for Saliency Maps, NeurIPS 2018 (arXiv:1810.03292)",
 )

@@ -24,6 +24,11 @@ METHOD = Method(
     params=(LAYER_PARAM,),
     cost=lambda _params, _size: Cost(forward=1, backward=1),
     attribute=attribute,
+    strengths="Class-discriminative, sharp enough for objects, 2 passes: instant.",
+    caveats=(
+        "Coarse (the last feature map's grid, 7x7 on MobileNetV2); needs a CNN-like spatial layer; blind to "
+        "evidence the last layer does not keep."
+    ),
     question="Which regions of the last feature map raise this class's score?",
     paper="Selvaraju et al., Grad-CAM, ICCV 2017 (arXiv:1610.02391)",
 )

@@ -32,6 +32,8 @@ METHOD = Method(
     params=(LAYER_PARAM,),
     cost=lambda _params, _size: Cost(forward=1, backward=1),
     attribute=attribute,
+    strengths="Covers several instances of the class better than Grad-CAM; as cheap.",
+    caveats="Same coarse grid and layer needs as Grad-CAM; its weighting can saturate on very confident scores.",
     question="Like Grad-CAM, but fairer to several instances of the class in one image.",
     paper="Chattopadhyay et al., Grad-CAM++, WACV 2018 (arXiv:1710.11063)",
 )

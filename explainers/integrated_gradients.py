@@ -39,6 +39,8 @@ METHOD = Method(
     ),
     cost=lambda params, _size: Cost(backward=params["steps"]),
     attribute=attribute,
+    strengths="Pixel-level, axiomatic (completeness: the map sums to the score's change).",
+    caveats="Depends on the baseline image; noisy on photos; insertion curves often look poor at pixel level.",
     question="How much does each pixel contribute to the score, relative to a neutral baseline image?",
     paper="Sundararajan et al., Axiomatic Attribution for Deep Networks, ICML 2017 (arXiv:1703.01365)",
 )

@@ -35,6 +35,8 @@ METHOD = Method(
     ),
     cost=lambda params, _size: Cost(forward=params["nb_samples"]),
     attribute=attribute,
+    strengths="Shapley values: a principled, additive share per superpixel; black box.",
+    caveats="Needs many samples to settle; depends on the superpixel segmentation; slowest here.",
     question="What is each superpixel's fair (Shapley) share of the class score?",
     paper="Lundberg & Lee, A Unified Approach to Interpreting Model Predictions, NeurIPS 2017 (arXiv:1705.07874)",
     stochastic=True,

@@ -66,6 +66,8 @@ METHOD = Method(
     ),
     cost=lambda params, _size: Cost(forward=params["nb_samples"]),
     attribute=attribute,
+    strengths="Model-agnostic, readable superpixel weights.",
+    caveats="Depends on the segmentation, the kernel width and the seed: maps vary between runs.",
     question="Which superpixels does a local linear surrogate of the model rely on?",
     paper="Ribeiro et al., 'Why Should I Trust You?', KDD 2016 (arXiv:1602.04938)",
     stochastic=True,

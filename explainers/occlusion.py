@@ -81,6 +81,8 @@ METHOD = Method(
     ),
     cost=lambda params, size: Cost(forward=1 + patch_positions(size, params["patch_size"], params["patch_stride"])),
     attribute=attribute,
+    strengths="Easy to explain to anyone: hide a patch, watch the score; black box.",
+    caveats="Resolution and cost set by patch and stride; blind to evidence larger than a patch.",
     question="Where does hiding a part of the image lower the class score most?",
     paper="Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, ECCV 2014 (arXiv:1311.2901)",
 )

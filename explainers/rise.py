@@ -82,6 +82,8 @@ METHOD = Method(
     ),
     cost=lambda params, _size: Cost(forward=params["nb_samples"]),
     attribute=attribute,
+    strengths="Black box, smooth maps that score well on Deletion/Insertion; works on any classifier.",
+    caveats="Stochastic: needs thousands of masks for a stable map; blurry at object edges.",
     question="Which regions, when kept visible, keep the class score high? (black box, any model)",
     paper="Petsiuk et al., RISE, BMVC 2018 (arXiv:1806.07421)",
     stochastic=True,

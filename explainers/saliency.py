@@ -22,6 +22,8 @@ METHOD = Method(
     params=(),
     cost=lambda _params, _size: Cost(backward=1),
     attribute=attribute,
+    strengths="One gradient: instant, pixel-level.",
+    caveats="Noisy and fragile; the sanity check shows gradients can look like edges.",
     question="Which pixels would change the class score most if nudged? (one gradient, noisy)",
     paper="Simonyan et al., Deep Inside Convolutional Networks, ICLR workshop 2014 (arXiv:1312.6034)",
 )

@@ -31,6 +31,8 @@ METHOD = Method(
     ),
     cost=lambda params, _size: Cost(backward=params["nb_samples"]),
     attribute=attribute,
+    strengths="Much less noisy than plain gradients at the same resolution.",
+    caveats="Costs nb_samples gradients; the noise level changes the map.",
     question="Which pixels matter, with the gradient's noise averaged away?",
     paper="Smilkov et al., SmoothGrad, ICML workshop 2017 (arXiv:1706.03825)",
     stochastic=True,

@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
-import pytest
 from PIL import Image
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-@pytest.fixture(scope="module")
-def page(app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1100})
-        tab.goto(app_url)
-        yield tab
-        browser.close()
 
 
 def test_click_example_choose_method_explain_and_see_the_overlay(page, artifacts):
-    page.get_by_text("Examples (one click)").wait_for(timeout=60_000)
-    page.locator("img[src*='chelsea']").first.click()
+    page.get_by_role("tab", name="CNN").click()
+    page.locator("#cnn-image").locator("xpath=../..").locator("img[src*='chelsea']").first.click(timeout=60_000)
     page.locator("#cnn-top5").get_by_text("Egyptian cat").first.wait_for(timeout=60_000)
     page.locator("#cnn-method").get_by_role("combobox").click()
     page.get_by_role("option", name="RISE", exact=True).click()

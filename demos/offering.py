@@ -1,0 +1,153 @@
+"""The Offering tab (the landing tab): what the suite does, and which method to pick, generated from the registries.
+
+Every row comes from a registered method (its question, strengths, caveats, paper, cost model) and every cost in
+seconds from the models' throughput measured on this machine at start-up, so the guide cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from demos.errors import user_facing
+from explainers import METHODS
+from explainers.base import Method
+from explainers.detection import DETECTION_METHODS, estimate_box
+from explainers.explain import estimate
+from explainers.lstm_training import LstmSettings, estimate_seconds, forecast_data
+from explainers.mlp_dynamics import DEFAULT_PRESET, estimated_training_seconds, preset_values, settings_from
+from hub_models import DEFAULT_MODEL, load_model
+from hub_models.detectors import DEFAULT_DETECTOR, load_detector
+from hub_models.series import DEFAULT_SERIES, load_series
+from hub_models.tabular import DEFAULT_DATASET, bundled_dataset
+
+TABS = {
+    "cnn": ("CNN", "Explain an image classifier (embedded MobileNetV2 or a Hub model) with the methods below."),
+    "detection": ("Detection", "Explain one box of an object detector (embedded YOLOv3-tiny or a Hub detector)."),
+    "mlp": ("MLP", "Train a small MLP live and watch overfitting and dead units happen, epoch by epoch."),
+    "lstm": ("LSTM", "Train an LSTM live on a real series and watch what its forget gate keeps and forgets."),
+    "compare": ("Compare", "Several methods side by side with faithfulness scores, and a live sanity check."),
+}
+"""Tab id -> (title, one line)."""
+
+
+@dataclass(frozen=True)
+class GuideRow:
+    method: Method
+    access: str
+    evaluations: tuple[int, int]
+    seconds: tuple[float, float]
+
+
+def access(method: Method, cost_evaluations: int, backward: int) -> str:
+    """What the method needs from the model, read from its family and its cost model."""
+    if cost_evaluations == 0:
+        return "nothing: never calls the model"
+    if method.family == "CAM":
+        return "internals: a feature map and its gradient"
+    if backward:
+        return "gradients of the score"
+    return "black box: scores only"
+
+
+def guide_rows(methods: dict[str, Method], estimator) -> list[GuideRow]:
+    """One row per registered method, with its cost at the fast and default presets, measured here."""
+    rows = []
+    for key, method in methods.items():
+        fast, default = (estimator(key, {"preset": preset}) for preset in ("fast", "default"))
+        rows.append(
+            GuideRow(
+                method=method,
+                access=access(method, default.cost.evaluations, default.cost.backward),
+                evaluations=(fast.cost.evaluations, default.cost.evaluations),
+                seconds=(fast.seconds, default.seconds),
+            )
+        )
+    return rows
+
+
+def _table(rows: list[GuideRow]) -> str:
+    lines = [
+        "| Method | The question it answers | Needs | Model evaluations (fast / default) | Seconds here "
+        "(fast / default) | Strengths | Known failure modes | Paper |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        method = row.method
+        lines.append(
+            f"| **{method.name}** | {method.question} | {row.access} | {row.evaluations[0]:,} / "
+            f"{row.evaluations[1]:,} | {row.seconds[0]:.1f} / {row.seconds[1]:.1f} | {method.strengths} | "
+            f"{method.caveats} | {method.paper} |"
+        )
+    return "\n".join(lines)
+
+
+@user_facing
+def guide_markdown() -> str:
+    """The whole guide, costs measured on this machine now (the models' throughput is measured once, at start)."""
+    classifier = load_model(None)
+    detector = load_detector(None)
+    classification = guide_rows(METHODS, lambda key, params: estimate(classifier, key, params))
+    detection = guide_rows(DETECTION_METHODS, lambda key, params: estimate_box(detector, key, params))
+    mlp_settings = settings_from(preset_values(DEFAULT_PRESET))
+    mlp_seconds = estimated_training_seconds(bundled_dataset(DEFAULT_DATASET), mlp_settings)
+    lstm_seconds = estimate_seconds(forecast_data(load_series(DEFAULT_SERIES), LstmSettings().window), LstmSettings())
+    return "\n\n".join(
+        [
+            "## Which method should I pick?",
+            "Start with **Grad-CAM** (instant, class-specific, coarse). For a black-box check that works on any "
+            "model, use **RISE** or **Occlusion**. For pixel-level detail, **Integrated Gradients** or "
+            "**SmoothGrad**. Before trusting any map, run **Compare** (is it faithful?) and the **sanity check** "
+            "(does it depend on the model at all?).",
+            f"### Image classification (CNN tab; costs for {classifier.name} at "
+            f"{classifier.preprocessing.input_size[0]} px, measured on this machine)",
+            _table(classification),
+            f"### Object detection (Detection tab; costs for {detector.name}, measured on this machine)",
+            _table(detection),
+            "### Training dynamics (MLP and LSTM tabs)",
+            "| Tab | What it shows | Default run here |\n|---|---|---|\n"
+            f"| MLP | hidden activations and class probabilities per epoch; dead and saturated units; the epoch "
+            f"where validation loss starts rising | {DEFAULT_DATASET}, {mlp_settings.epochs} epochs: training about "
+            f"{mlp_seconds:.1f} s, plus about 0.06 s per frame drawn |\n"
+            f"| LSTM | the i, f, g, o gates and the cell state at every time step, computed exactly from the "
+            f"trained weights; mean forget gate per unit across epochs | {DEFAULT_SERIES}, "
+            f"{LstmSettings().epochs} epochs: about {lstm_seconds:.1f} s, drawing included |",
+        ]
+    )
+
+
+def build(app: gr.Blocks) -> dict[str, gr.Button]:
+    """Lays out the tab; returns one "open" button per tab id, for ``app.py`` to point at the tabs."""
+    gr.Markdown(
+        "## What xai-suite offers\nDeep networks explain themselves here, in your browser, on a CPU, with no "
+        f"network needed (embedded defaults: {DEFAULT_MODEL} for images, {DEFAULT_DETECTOR} for detection, bundled "
+        "datasets for training). Every explanation shows its cost before it runs, reports progress, and can be "
+        "downloaded with a manifest that reproduces it."
+    )
+    buttons = {}
+    with gr.Row():
+        for tab_id, (title, line) in TABS.items():
+            with gr.Column(min_width=180):
+                gr.Markdown(f"**{title}**: {line}")
+                buttons[tab_id] = gr.Button(f"Open {title} with an example", size="sm", elem_id=f"open-{tab_id}")
+    guide = gr.Markdown(elem_id="offering-guide")
+    app.load(guide_markdown, None, guide, api_visibility="private")
+    return buttons
+
+
+def bind_links(
+    buttons: dict[str, gr.Button], tabs: gr.Tabs, examples: dict[str, tuple[gr.components.Component, str]]
+) -> None:
+    """Each "open" button selects its tab and, where ``examples`` names an input of that tab, fills it in."""
+    for tab_id, button in buttons.items():
+        if tab_id in examples:
+            component, value = examples[tab_id]
+            button.click(
+                lambda tab_id=tab_id, value=value: (gr.Tabs(selected=tab_id), value),
+                None,
+                [tabs, component],
+                api_visibility="private",
+            )
+        else:
+            button.click(lambda tab_id=tab_id: gr.Tabs(selected=tab_id), None, tabs, api_visibility="private")
