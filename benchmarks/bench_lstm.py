@@ -7,7 +7,7 @@ Run from the repository root (about a minute)::
 
 For each case, the median of ``--repeats`` runs of every phase one click on "Train and animate" runs, and the cost
 preview's prediction beside the measured total, so its error is visible. The default case also trains once more
-with torch on two threads (the tab uses one: see ``explainers.lstm_training.one_thread``). Target (issue 5): the
+with torch on two threads (the tab uses one: see ``explainers.runtime.torch_threads``). Target (issue 5): the
 default preset on CO2, everything included, <= 15 s on this 2-core machine. ``--busy N`` runs N busy-looping
 processes beside it, as when other people use the machine. The load average is printed at the start and the end.
 """
@@ -80,15 +80,17 @@ def one_click(case: str, folder: Path) -> dict[str, float]:
 
 
 def two_thread_training() -> float:
-    """The default case's training with torch on two threads, the process default, bypassing ``one_thread``."""
-    import torch
-
+    """The default case's training with torch on two threads (``explainers.training.TRAINING_THREADS`` = 2)."""
     from demos.lstm import sequence_data
-    from explainers.lstm_training import LstmSettings, _train
+    from explainers import training
+    from explainers.lstm_training import LstmSettings, train_lstm
 
     data = sequence_data("co2", None, "forecast", 52)
-    torch.set_num_threads(2)
-    return _train(data, LstmSettings(), len(data.validation[0]) - 1, None).seconds["training"]
+    training.TRAINING_THREADS = 2
+    try:
+        return train_lstm(data, LstmSettings(), len(data.validation[0]) - 1, None).seconds["training"]
+    finally:
+        training.TRAINING_THREADS = 1
 
 
 def main() -> None:

@@ -67,14 +67,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    import torch
+    from explainers import training
 
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         one_click("generalises", Path(scratch))  # warm-up: imports, first calls, the cost model's calibration
         for threads in [int(t) for t in args.threads.split(",")]:
-            torch.set_num_threads(threads)
+            training.TRAINING_THREADS = threads
             for preset in ("generalises", "overfits"):
                 runs = [one_click(preset, Path(scratch)) for _ in range(args.repeats)]
                 medians = {phase: statistics.median(run[phase] for run in runs) for phase in runs[0]}

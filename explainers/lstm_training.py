@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from explainers import training
 from explainers.base import Param, ProgressFn
 from explainers.lstm_gates import Gates, lstm_gates, memory_summary
+from explainers.runtime import torch_threads
 from explainers.training import TrainingSettings, fit
 from hub_models.errors import UserInputError
 from hub_models.series import LabelledSequences, Series
@@ -40,23 +40,6 @@ PARAMS = (
     Param("learning_rate", float, 0.01, 0.01, 1e-4, 0.1, help="Adam's step size."),
     Param("seed", int, 0, 0, 0, 2**31 - 1, help="Random seed: initial weights and shuffling."),
 )
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Torch on one thread in this (request) thread, restored afterwards.
-
-    An LSTM step is a handful of tiny matrix products: a second thread gains nothing, and when the CPU is shared,
-    OpenMP's barriers can wait on a descheduled thread at every step (measured here once: 0.55 s on one thread
-    against 80 s on two for the default CO2 run while another torch process kept both cores busy; beside plain busy
-    loops the two take about the same time, see benchmarks/RESULTS.md). The setting is per thread.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -232,7 +215,7 @@ def train_lstm(data: SequenceData, settings: LstmSettings, sample: int, progress
     if not -count <= sample < count:
         raise UserInputError(f"Sequence {sample} does not exist: the validation split has {count} (0 to {count - 1}).")
     sample %= count
-    with one_thread():
+    with torch_threads(training.TRAINING_THREADS):
         return _train(data, settings, sample, progress)
 
 
@@ -288,7 +271,7 @@ def _seconds_per_batch(batch: int, window: int, features: int, hidden: int, laye
     model = SequenceModel(features, hidden, layers, 1)
     inputs = torch.randn(batch, window, features)
     best = math.inf
-    with one_thread():
+    with torch_threads(training.TRAINING_THREADS):
         for _ in range(3):
             started = time.perf_counter()
             model(inputs).sum().backward()

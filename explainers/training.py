@@ -18,6 +18,8 @@ from explainers.runtime import torch_threads
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 MetricsFn = Callable[[torch.Tensor, torch.Tensor], dict[str, float]]
 Split = tuple[torch.Tensor, torch.Tensor]
+TRAINING_THREADS = 1
+"""Torch threads for live training (see ``explainers.runtime``); the benchmarks set 2 to compare."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def fit(
     ``on_epoch(epoch)`` runs after each evaluation with the model in eval mode. Runs on one torch thread (see
     ``explainers.runtime``).
     """
-    with torch_threads(1):
+    with torch_threads(TRAINING_THREADS):
         return _fit(model, loss_fn, train, validation, settings, metrics, on_epoch, progress)
 
 

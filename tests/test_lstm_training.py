@@ -14,9 +14,9 @@ from explainers.lstm_training import (
     classification_data,
     estimate_seconds,
     forecast_data,
-    one_thread,
     train_lstm,
 )
+from explainers.runtime import torch_threads
 from explainers.training import TrainingSettings, fit
 from hub_models.errors import UserInputError
 from hub_models.series import load_labelled, load_series
@@ -37,7 +37,7 @@ def _trained_span(lag: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
     train, validation = _lag_task(lag, seed)
     torch.manual_seed(seed)
     model = SequenceModel(1, 8, 1, 1)
-    with one_thread():
+    with torch_threads(1):
         history = fit(model, nn.functional.mse_loss, train, validation, TrainingSettings(40, 64, 0.01, seed=seed))
         gates = lstm_gates(model.lstm, validation[0])
     forget = gates.forget[0, :, STEPS - LAG :].mean(axis=(0, 1))
