@@ -1,0 +1,122 @@
+"""How long a comparison takes, and our faithfulness metrics against ``xplique.metrics`` in the same process.
+
+Run from the repository root (about two minutes)::
+
+    python benchmarks/bench_compare.py [--repeats 3] [--json out.json]
+
+1. The Compare tab's default request: Grad-CAM, Occlusion, RISE, Integrated Gradients and LIME at their fast
+   presets on the embedded MobileNetV2 (224 px) explaining scikit-image's "chelsea", each map scored with Deletion,
+   Insertion (20 steps) and MuFidelity (128 masks): the median of ``--repeats`` runs, per method and in total.
+   Target (issue 7): <= 20 s on this 2-core machine, metrics included.
+2. Scoring one Grad-CAM map: ours against Xplique's Deletion + Insertion (same 20 steps; the scores agree to 1e-3)
+   and MuFidelity (same 128 samples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGET_SECONDS = 20.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    import numpy as np
+
+    from explainers.compare import DEFAULT_METHODS, compare, comparison_seconds
+    from explainers.explain import resize_map
+    from explainers.faithfulness import FaithfulnessSettings, faithfulness
+    from explainers.runtime import import_xplique
+    from explainers.throughput import measure
+    from hub_models import load_model
+    from hub_models.examples import example_photo
+
+    print(f"load average at start: {os.getloadavg()[0]:.2f}", flush=True)
+    model, image = load_model(None), example_photo("chelsea")
+    measure(model.module, model.preprocessing.input_size)
+    predicted, evaluations = comparison_seconds(model, list(DEFAULT_METHODS), "fast")
+    compare(model, image, list(DEFAULT_METHODS), "fast")  # warm-up: lazy imports, first calls
+    runs = []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        results = compare(model, image, list(DEFAULT_METHODS), "fast")
+        runs.append((time.perf_counter() - started, results))
+    total = statistics.median(seconds for seconds, _ in runs)
+    print(
+        f"\ncompare, 5 fast presets + faithfulness: median {total:.2f} s over {args.repeats} runs "
+        f"(target <= {TARGET_SECONDS:.0f} s; predicted {predicted:.1f} s, {evaluations:,} evaluations)"
+    )
+    print("| method | explain s | scoring s | deletion | insertion | MuFidelity |\n|---|---|---|---|---|---|")
+    rows = []
+    for index, key in enumerate(DEFAULT_METHODS):
+        explain_s = statistics.median(results[index].explanation.seconds for _, results in runs)
+        scoring_s = statistics.median(results[index].scoring_seconds for _, results in runs)
+        scores = runs[-1][1][index].scores
+        rows.append({"method": key, "explain_s": explain_s, "scoring_s": scoring_s, **scores.as_dict()})
+        print(
+            f"| {runs[-1][1][index].explanation.method} | {explain_s:.2f} | {scoring_s:.2f} | "
+            f"{scores.deletion:.3f} | {scores.insertion:.3f} | {scores.mufidelity:.2f} |"
+        )
+
+    import_xplique()
+    import xplique.metrics
+
+    gradcam = runs[-1][1][0]
+    target = gradcam.explanation.target
+    attribution = resize_map(gradcam.explanation.attribution, model.preprocessing.input_size)
+    inputs = model.preprocessing.to_tensor(image)
+    settings = FaithfulnessSettings()
+    wrapped = xplique.wrappers.TorchWrapper(model.module, device="cpu", requires_grad=False)
+    x, y = inputs.permute(0, 2, 3, 1).numpy(), np.eye(model.n_classes, dtype=np.float32)[[target]]
+
+    def ours() -> None:
+        faithfulness(model.module, inputs, target, attribution, settings)
+
+    def theirs() -> None:
+        for metric in (xplique.metrics.Deletion, xplique.metrics.Insertion):
+            metric(wrapped, x, y, batch_size=32, steps=settings.steps, activation="softmax").evaluate(attribution[None])
+        xplique.metrics.MuFidelity(
+            wrapped, x, y, batch_size=32, nb_samples=settings.mufidelity_samples, activation="softmax"
+        ).evaluate(attribution[None])
+
+    timings = {}
+    for name, run in (("ours", ours), ("xplique.metrics", theirs)):
+        run()
+        samples = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            run()
+            samples.append(time.perf_counter() - started)
+        timings[name] = statistics.median(samples)
+    print(
+        f"\nscoring one map (deletion + insertion, 20 steps; MuFidelity, 128 masks): ours {timings['ours']:.2f} s, "
+        f"xplique.metrics {timings['xplique.metrics']:.2f} s ({timings['xplique.metrics'] / timings['ours']:.1f}x)"
+    )
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"total_s": total, "predicted_s": predicted, "methods": rows, "scoring_one_map_s": timings}, indent=2
+            )
+        )
+
+
+if __name__ == "__main__":
+    from explainers.runtime import ensure_fast_allocator
+
+    ensure_fast_allocator()
+    main()
