@@ -10,11 +10,11 @@ from explainers.compare import Compared
 
 
 def caption(result: Compared) -> str:
-    """The line under an overlay: time and the three scores."""
+    """The line under an overlay (short: the gallery shows one line): time and the three scores."""
     scores = result.scores
     return (
-        f"{result.explanation.method}: {result.explanation.seconds:.2f} s · deletion {scores.deletion:.3f} ↓ · "
-        f"insertion {scores.insertion:.3f} ↑ · MuFidelity {scores.mufidelity:.2f} ↑"
+        f"{result.explanation.method}: {result.explanation.seconds:.1f} s · del {scores.deletion:.2f} · "
+        f"ins {scores.insertion:.2f} · μF {scores.mufidelity:.2f}"
     )
 
 
