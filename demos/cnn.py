@@ -13,6 +13,7 @@ import gradio as gr
 from demos.downloads import new_result_folder, write_json, write_npy, write_png
 from demos.errors import user_facing
 from demos.inputs import image_with_examples, model_dropdown, pixels
+from demos.links import Field, example_photo, method_name
 from demos.render import overlay_figure
 from explainers import METHODS, estimate, explain, get_method
 from explainers.manifest import manifest
@@ -99,8 +100,8 @@ def _param_component(param, value) -> gr.components.Component:
     return gr.Slider(param.minimum, param.maximum, value=value, step=step, label=param.name, info=param.help)
 
 
-def build(app: gr.Blocks) -> gr.components.Component:
-    """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``), binds its events, returns its image input."""
+def build(app: gr.Blocks) -> dict[str, Field]:
+    """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``), binds its events; returns its link fields."""
     components: list[gr.components.Component] = []
     groups: dict[str, gr.Group] = {}
 
@@ -182,7 +183,7 @@ def build(app: gr.Blocks) -> gr.components.Component:
         _params_json, [method, *components], params, api_visibility="private", show_progress="hidden"
     ).then(explain_image, [image, model, method, target, params], [overlay, raw_map, record], api_name="explain")
 
-    return image
+    return {"example": Field(image, example_photo), "method": Field(method, method_name)}
 
 
 def _params_json(method_name: str, *values: Any) -> str:

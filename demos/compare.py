@@ -13,6 +13,7 @@ from demos.compare_render import caption, curves_figure
 from demos.downloads import new_result_folder, write_json, write_png
 from demos.errors import user_facing
 from demos.inputs import image_with_examples, model_dropdown, pixels
+from demos.links import Field, example_photo
 from demos.render import overlay_figure
 from explainers import METHODS, get_method
 from explainers.compare import (
@@ -87,8 +88,8 @@ def run_compare(
     return gallery, str(write_json(folder, "compare_scores", record)), curves_figure(order), table
 
 
-def build(app: gr.Blocks) -> gr.components.Component:
-    """Lays out the Compare section inside ``app``, binds its events, returns its image input."""
+def build(app: gr.Blocks) -> dict[str, Field]:
+    """Lays out the Compare section inside ``app``, binds its events; returns its link fields."""
     gr.Markdown("### Compare methods\n" + READING)
     with gr.Row():
         with gr.Column(scale=4):
@@ -132,4 +133,4 @@ def build(app: gr.Blocks) -> gr.components.Component:
     run.click(
         run_compare, [image, model, methods, preset, sort_by], [gallery, scores, curves, table], api_name="compare"
     )
-    return image
+    return {"example": Field(image, example_photo)}

@@ -15,6 +15,7 @@ import numpy as np
 from demos.animation import write_frames, write_gif, write_mp4
 from demos.downloads import new_result_folder, write_json
 from demos.errors import user_facing
+from demos.links import Field, one_of
 from demos.mlp_render import render_frames
 from explainers.manifest import package_versions
 from explainers.mlp_dynamics import (
@@ -149,8 +150,8 @@ def apply_preset(name: str) -> list[Any]:
     return [values[param.name] for param in PARAMS]
 
 
-def build(app: gr.Blocks) -> gr.components.Component:
-    """Lays out the tab inside ``app``, binds its events, returns its preset choice."""
+def build(app: gr.Blocks) -> dict[str, Field]:
+    """Lays out the tab inside ``app``, binds its events; returns its link fields."""
     frames = gr.State([])
     with gr.Row():
         with gr.Column(scale=4):
@@ -195,4 +196,4 @@ def build(app: gr.Blocks) -> gr.components.Component:
         train, inputs, [animation, frame, metrics, video, activations, reading, frames], api_name="mlp_train"
     ).success(scrub_setup, frames, epoch, api_visibility="private")
     epoch.change(scrub, [frames, epoch], frame, api_visibility="private", show_progress="hidden")
-    return preset
+    return {"dataset": Field(dataset, one_of(*BUNDLED)), "preset": Field(preset, one_of(*PRESETS))}

@@ -30,6 +30,14 @@ TABS = {
     "compare": ("Compare", "Several methods side by side with faithfulness scores, and a live sanity check."),
 }
 """Tab id -> (title, one line)."""
+EXAMPLE_LINKS = {
+    "cnn": {"tab": "cnn", "example": "chelsea", "method": "Grad-CAM"},
+    "detection": {"tab": "detection", "example": "dog"},
+    "mlp": {"tab": "mlp", "preset": "overfits"},
+    "lstm": {"tab": "lstm"},
+    "compare": {"tab": "compare", "example": "coffee"},
+}
+"""What each tab's "open with an example" button opens (the same queries work as URL parameters)."""
 
 
 @dataclass(frozen=True)
@@ -117,8 +125,8 @@ def guide_markdown() -> str:
     )
 
 
-def build(app: gr.Blocks) -> dict[str, gr.Button]:
-    """Lays out the tab; returns one "open" button per tab id, for ``app.py`` to point at the tabs."""
+def build(app: gr.Blocks) -> dict[str, tuple[gr.Button, dict[str, str]]]:
+    """Lays out the tab; returns per tab id its "open" button and the link query it opens (see ``demos.links``)."""
     gr.Markdown(
         "## What xai-suite offers\nDeep networks explain themselves here, in your browser, on a CPU, with no "
         f"network needed (embedded defaults: {DEFAULT_MODEL} for images, {DEFAULT_DETECTOR} for detection, bundled "
@@ -130,24 +138,8 @@ def build(app: gr.Blocks) -> dict[str, gr.Button]:
         for tab_id, (title, line) in TABS.items():
             with gr.Column(min_width=180):
                 gr.Markdown(f"**{title}**: {line}")
-                buttons[tab_id] = gr.Button(f"Open {title} with an example", size="sm", elem_id=f"open-{tab_id}")
+                button = gr.Button(f"Open {title} with an example", size="sm", elem_id=f"open-{tab_id}")
+                buttons[tab_id] = (button, EXAMPLE_LINKS[tab_id])
     guide = gr.Markdown(elem_id="offering-guide")
     app.load(guide_markdown, None, guide, api_visibility="private")
     return buttons
-
-
-def bind_links(
-    buttons: dict[str, gr.Button], tabs: gr.Tabs, examples: dict[str, tuple[gr.components.Component, str]]
-) -> None:
-    """Each "open" button selects its tab and, where ``examples`` names an input of that tab, fills it in."""
-    for tab_id, button in buttons.items():
-        if tab_id in examples:
-            component, value = examples[tab_id]
-            button.click(
-                lambda tab_id=tab_id, value=value: (gr.Tabs(selected=tab_id), value),
-                None,
-                [tabs, component],
-                api_visibility="private",
-            )
-        else:
-            button.click(lambda tab_id=tab_id: gr.Tabs(selected=tab_id), None, tabs, api_visibility="private")
