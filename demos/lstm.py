@@ -16,6 +16,7 @@ import numpy as np
 from demos.animation import write_frames, write_gif, write_mp4
 from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
+from demos.links import Field, one_of
 from demos.lstm_render import epochs_figure, render_frames
 from explainers.lstm_training import (
     PARAMS,
@@ -227,8 +228,8 @@ def _param_component(param) -> gr.components.Component:
     )
 
 
-def build(app: gr.Blocks) -> None:
-    """Lays out the tab inside ``app`` and binds its events."""
+def build(app: gr.Blocks) -> dict[str, Field]:
+    """Lays out the tab inside ``app``, binds its events; returns its link fields."""
     gr.Markdown(
         "Train a `torch.nn.LSTM` live on a real series and watch its **forget gate**: bright = the unit keeps its "
         "memory, dark = it forgets. Gates are recomputed exactly from the trained weights."
@@ -287,3 +288,4 @@ def build(app: gr.Blocks) -> None:
         api_name="lstm_train",
     ).success(show_views, views, [video, step, frame, summary, epochs_view, media], api_visibility="private")
     step.change(show_frame, [views, step], frame, api_visibility="private", show_progress="hidden")
+    return {"series": Field(series, one_of(*SERIES_TITLES, *LABELLED_SETS))}

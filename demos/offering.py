@@ -34,7 +34,7 @@ EXAMPLE_LINKS = {
     "cnn": {"tab": "cnn", "example": "chelsea", "method": "Grad-CAM"},
     "detection": {"tab": "detection", "example": "dog"},
     "mlp": {"tab": "mlp", "preset": "overfits"},
-    "lstm": {"tab": "lstm"},
+    "lstm": {"tab": "lstm", "series": "co2"},
     "compare": {"tab": "compare", "example": "coffee"},
 }
 """What each tab's "open with an example" button opens (the same queries work as URL parameters)."""
