@@ -83,8 +83,14 @@ def explain(
     target: str | int | None = None,
     params: str | dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
+    *,
+    record_timing: bool = True,
 ) -> Explanation:
-    """Explain ``model``'s score for ``target`` (blank: top-1) on an HxWx3 uint8 image; the map has the image's size."""
+    """Explain ``model``'s score for ``target`` (blank: top-1) on an HxWx3 uint8 image; the map has the image's size.
+
+    ``record_timing=False`` for a throwaway model (a sanity check's randomised copy): its run teaches the cost model
+    nothing, and recording it would first measure the copy's raw throughput (seconds to a minute on a busy CPU).
+    """
     spec = get_method(method)
     values = validate_params(spec, parse_params(params))
     target_index = model.resolve_target(target, image)
@@ -95,7 +101,8 @@ def explain(
     start = time.perf_counter()
     raw = spec.attribute(problem, values)
     seconds = time.perf_counter() - start
-    record_run(model.module, model.preprocessing.input_size, spec.key, cost, seconds)
+    if record_timing:
+        record_run(model.module, model.preprocessing.input_size, spec.key, cost, seconds)
     attribution = resize_map(np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0), image.shape[:2])
     return Explanation(
         attribution=attribution,

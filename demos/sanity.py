@@ -1,0 +1,148 @@
+"""The sanity check section: randomise the model from the top down and watch whether a method's map changes.
+
+Wiring only: the check comes from ``explainers.sanity``, pictures from ``demos.sanity_render``, files from
+``demos.downloads``. Every step is computed in one run; the step slider only switches between the pictures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from demos.downloads import new_result_folder, write_json, write_npz, write_png
+from demos.errors import user_facing
+from demos.inputs import image_with_examples, model_dropdown, pixels
+from demos.mlp import scrub, scrub_setup
+from demos.sanity_render import similarity_plot, stage_caption, step_overlays
+from explainers import METHODS
+from explainers.sanity import STEPS, cascading_randomisation, describe_cost
+from hub_models import load_model
+
+DEFAULT_METHOD = "Grad-CAM"
+PARAMS = {"preset": "fast"}
+"""Every method runs at its fast preset (seed 0 for the stochastic ones): the check needs steps + 1 runs."""
+DRAWING = 0.85
+"""The share of the progress bar for the explanations; the rest is drawing."""
+DRAWING_SECONDS_PER_STEP = 0.2
+"""One overlay and its PNG, measured by benchmarks/bench_sanity.py (see benchmarks/RESULTS.md)."""
+
+
+@user_facing
+def cost_preview(model: str | None, method: str, steps: Any) -> str:
+    return "**Cost:** " + describe_cost(load_model(model), method, PARAMS, steps, DRAWING_SECONDS_PER_STEP)
+
+
+@user_facing
+def sanity_check(
+    image: str | None,
+    model: str | None,
+    method: str,
+    steps: Any,
+    progress: gr.Progress = gr.Progress(),
+) -> tuple[list[tuple[str, str]], dict[str, Any], list[str], dict[str, str]]:
+    """Gallery (one overlay per step, captioned), the correlations record, and (for the page, not the API) the step
+    pictures for the slider and the verdict, plot and download files."""
+    photo = pixels(image)
+    loaded = load_model(model)
+    progress(0.0, desc="starting")
+    result = cascading_randomisation(
+        loaded, photo, method, params=PARAMS, steps=steps, progress=lambda done, text: progress(DRAWING * done, text)
+    )
+    progress(DRAWING, desc=f"drawing {len(result.stages)} maps")
+    folder = new_result_folder()
+    stem = f"sanity_{result.method_key}"
+    frames = [
+        str(write_png(folder, f"{stem}_step{index:02d}", overlay))
+        for index, overlay in enumerate(step_overlays(photo, result))
+    ]
+    record = result.record()
+    steps_done = len(result.stages) - 1
+    view = {
+        "verdict": f"#### Verdict: {'passes' if result.passes else 'FAILS'}\n{result.verdict}",
+        "plot": str(write_png(folder, f"{stem}_similarity", similarity_plot(result))),
+        "record": str(write_json(folder, f"{stem}_correlations", record)),
+        "maps": str(write_npz(folder, f"{stem}_maps", {f"step{s.step}": s.attribution for s in result.stages})),
+    }
+    gallery = [(frame, stage_caption(stage, steps_done)) for frame, stage in zip(frames, result.stages, strict=True)]
+    return gallery, record, frames, view
+
+
+def show_result(frames: list[str], view: dict[str, str]) -> tuple[Any, ...]:
+    """After a run: the verdict, the last step's picture (the slider sits there), the plot and the downloads."""
+    return view["verdict"], frames[-1], view["plot"], view["record"], view["maps"]
+
+
+def build(app: gr.Blocks) -> None:
+    """Lays out the section inside ``app`` and binds its events."""
+    frames = gr.State([])
+    view = gr.State({})
+    gr.Markdown(
+        "### Sanity check\nThe model's layers are re-initialised at random, from the top (output) down, and the method "
+        "explains the same image and class after each step (cascading randomisation, Adebayo et al., 2018). An "
+        "explanation of the model must change as its weights are destroyed; one that stays the same fails."
+    )
+    with gr.Row(elem_id="sanity-section"):
+        with gr.Column(scale=4):
+            image = image_with_examples("sanity-image", height=280)
+            model = model_dropdown("sanity-model")
+            method = gr.Dropdown(
+                [m.name for m in METHODS.values()],
+                value=DEFAULT_METHOD,
+                allow_custom_value=True,
+                label="Method (fast preset)",
+                elem_id="sanity-method",
+            )
+            steps = gr.Slider(
+                STEPS.minimum,
+                STEPS.maximum,
+                value=STEPS.default,
+                step=1,
+                label=STEPS.name,
+                info=STEPS.help,
+                elem_id="sanity-steps",
+            )
+            cost = gr.Markdown(elem_id="sanity-cost")
+            run = gr.Button("Run sanity check", variant="primary", elem_id="sanity-run")
+        with gr.Column(scale=7):
+            verdict = gr.Markdown(elem_id="sanity-verdict")
+            step = gr.Slider(
+                0,
+                1,
+                value=0,
+                step=1,
+                label="Step (0 = original model)",
+                info="Switches between the maps of the last run: nothing is recomputed",
+                interactive=False,
+                elem_id="sanity-step",
+            )
+            frame = gr.Image(
+                type="filepath", format="png", show_label=False, interactive=False, height=460, elem_id="sanity-frame"
+            )
+            plot = gr.Image(type="filepath", format="png", show_label=False, interactive=False, elem_id="sanity-plot")
+            gallery = gr.Gallery(
+                label="Every step", columns=4, height=220, object_fit="contain", elem_id="sanity-gallery"
+            )
+            with gr.Row():
+                record_file = gr.File(label="Correlations (JSON)", elem_id="sanity-record")
+                maps_file = gr.File(label="Maps, one per step (.npz)")
+            with gr.Accordion("Correlations as JSON (what /sanity_check returns)", open=False):
+                correlations = gr.JSON(show_label=False)
+
+    gr.on(
+        [app.load, model.change, method.change, steps.change],
+        cost_preview,
+        [model, method, steps],
+        cost,
+        api_visibility="private",
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )
+    finished = run.click(
+        sanity_check, [image, model, method, steps], [gallery, correlations, frames, view], api_name="sanity_check"
+    )
+    finished.success(scrub_setup, frames, step, api_visibility="private")
+    finished.success(
+        show_result, [frames, view], [verdict, frame, plot, record_file, maps_file], api_visibility="private"
+    )
+    step.change(scrub, [frames, step], frame, api_visibility="private", show_progress="hidden")

@@ -1,0 +1,73 @@
+"""The sanity check's pictures: one overlay per randomisation step, and the similarity curves against step."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from demos.animation import figure_to_array
+from demos.render import overlay_figure
+from explainers.sanity import SPEARMAN_THRESHOLD, SanityResult, Stage
+
+SPEARMAN_COLOUR = "#1f77b4"
+SSIM_COLOUR = "#ff7f0e"
+FAIL_COLOUR = "#d62728"
+
+
+def stage_caption(stage: Stage, steps: int) -> str:
+    """'step 2 of 5, randomised features.18, features.17: Spearman 0.11, SSIM 0.54' (step 0: the original)."""
+    if stage.step == 0:
+        return "step 0: original model"
+    return (
+        f"step {stage.step} of {steps}, randomised {stage.describe()}: "
+        f"Spearman {stage.spearman:.2f}, SSIM {stage.ssim:.2f}"
+    )
+
+
+def step_overlays(image: np.ndarray, result: SanityResult) -> list[np.ndarray]:
+    """The image with each step's map over it, titled with the step, what it randomised and its scores."""
+    steps = len(result.stages) - 1
+    titles = [f"{result.method}: step 0 of {steps}, the original model"] + [
+        f"{result.method}: step {stage.step} of {steps}\nrandomised {stage.describe()}\n"
+        f"Spearman {stage.spearman:.2f}, SSIM {stage.ssim:.2f} against step 0"
+        for stage in result.stages[1:]
+    ]
+    return [overlay_figure(image, stage.attribution, title) for stage, title in zip(result.stages, titles, strict=True)]
+
+
+def similarity_plot(result: SanityResult) -> np.ndarray:
+    """Spearman and SSIM against step, with the failure threshold and the mean Spearman the verdict compares with it;
+    each tick names the lowest block randomised so far."""
+    steps = [stage.step for stage in result.stages]
+    spearman = [stage.spearman for stage in result.stages]
+    ssim = [stage.ssim for stage in result.stages]
+    figure = Figure(figsize=(6.4, 3.6), dpi=100, layout="constrained")
+    axes = figure.add_subplot()
+    axes.plot(steps, spearman, "o-", color=SPEARMAN_COLOUR, label="Spearman rank correlation")
+    axes.plot(steps, ssim, "s--", color=SSIM_COLOUR, label="SSIM")
+    axes.axhline(
+        SPEARMAN_THRESHOLD,
+        color=FAIL_COLOUR,
+        linestyle=":",
+        linewidth=1.2,
+        label=f"fails if the mean Spearman after step 0 is {SPEARMAN_THRESHOLD} or more",
+    )
+    axes.hlines(
+        result.mean_spearman,
+        steps[1],
+        steps[-1],
+        color=SPEARMAN_COLOUR,
+        linestyle="-.",
+        linewidth=1.0,
+        label=f"mean Spearman after step 0: {result.mean_spearman:.2f}",
+    )
+    ticks = ["original"] + [f"to {stage.blocks[-1]}" for stage in result.stages[1:]]
+    axes.set_xticks(steps, ticks, rotation=30, ha="right", fontsize=8)
+    axes.set_xlabel("layers randomised, from the top down")
+    axes.set_ylabel("similarity to the original map")
+    axes.set_ylim(min(-0.1, *spearman, *ssim) - 0.05, 1.08)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, loc="best", framealpha=0.9)
+    verdict = "passes" if result.passes else "FAILS"
+    axes.set_title(f"{result.method} {verdict} the sanity check", fontsize=11)
+    return figure_to_array(figure)

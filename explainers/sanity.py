@@ -1,0 +1,338 @@
+"""The model-randomisation sanity check (Adebayo et al., Sanity Checks for Saliency Maps, NeurIPS 2018).
+
+Cascading randomisation: the model's layers are re-initialised cumulatively from the top (output side first) and
+the method explains the same image and the same class after each stage. A map that explains the *model* must change
+as the weights it depends on are destroyed; a map that barely changes shows the image (edges, textures), not what the
+model learned, and fails the check.
+
+The model from ``hub_models.load_model`` is shared by every request, so it is never touched: one deep copy per run is
+randomised stage after stage (the stages are cumulative, so each stage only re-initialises its own layers).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+from skimage.metrics import structural_similarity
+from torch import nn
+
+from explainers.base import Param, ProgressFn
+from explainers.explain import estimate, explain
+from explainers.manifest import package_versions
+from explainers.registry import get_method
+from hub_models.errors import UserInputError
+from hub_models.loaded_model import LoadedModel
+
+STEPS = Param(
+    "steps",
+    int,
+    default=5,
+    fast=3,
+    minimum=1,
+    maximum=12,
+    help="Randomisation stages, from the top layer down; the last stage randomises every layer.",
+)
+SPEARMAN_THRESHOLD = 0.5
+"""A method fails when its maps after the randomisation steps keep, on average, a rank correlation of at least this
+with the original map. The mean over the steps, not the last step alone: a CAM map is a smooth upsampled 7x7 grid,
+so two unrelated maps correlate by chance with a spread of about 0.3 (Grad-CAM's last step ranges from -0.3 to 0.6
+over seeds 0-3 and three bundled photos, its mean from -0.2 to 0.4), and a method that survives the top layers and only
+changes at the bottom (Adebayo et al.'s Guided Backprop) should fail too. The edge-detector control scores 1.0."""
+MIN_BLOCKS = 8
+"""Layers are grouped by the first parts of their module names (``features.17``), at the coarsest depth that still
+gives at least this many groups, so a stage destroys whole blocks, not a BatchNorm without its convolution."""
+TOP_LEVEL = "(model's own parameters)"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One group of layers randomised together: a module name prefix and the modules with parameters under it."""
+
+    name: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the cascade: the blocks it newly randomised, the map after it, and its similarity to the original.
+
+    Step 0 is the original model (nothing randomised, similarity 1)."""
+
+    step: int
+    blocks: tuple[str, ...]
+    attribution: np.ndarray
+    spearman: float
+    ssim: float
+    seconds: float
+
+    def describe(self) -> str:
+        """The blocks this step randomised, shortened to 'first … last (n blocks)' when there are many."""
+        if not self.blocks:
+            return "original model"
+        if len(self.blocks) <= 3:
+            return ", ".join(self.blocks)
+        return f"{self.blocks[0]} … {self.blocks[-1]} ({len(self.blocks)} blocks)"
+
+
+@dataclass(frozen=True)
+class SanityResult:
+    """The original map (stage 0) and one map per cumulative randomisation stage, with their similarity scores."""
+
+    method: str
+    method_key: str
+    model: str
+    source: dict[str, str]
+    target: int
+    target_label: str
+    params: dict[str, Any]
+    seed: int
+    stages: list[Stage]
+
+    @property
+    def final(self) -> Stage:
+        return self.stages[-1]
+
+    @property
+    def mean_spearman(self) -> float:
+        """The mean rank correlation with the original over the randomisation steps (step 0 left out)."""
+        return float(np.mean([stage.spearman for stage in self.stages[1:]]))
+
+    @property
+    def passes(self) -> bool:
+        return self.mean_spearman < SPEARMAN_THRESHOLD
+
+    @property
+    def verdict(self) -> str:
+        """The check's outcome in a sentence or two, for the page and the JSON."""
+        steps = len(self.stages) - 1
+        scores = (
+            f"its rank correlation with the original map averages {self.mean_spearman:.2f} over the {steps} "
+            f"randomisation steps ({SPEARMAN_THRESHOLD} or more fails); with every layer randomised: Spearman "
+            f"{self.final.spearman:.2f}, SSIM {self.final.ssim:.2f}"
+        )
+        if not self.passes:
+            return (
+                f"{self.method} FAILS the sanity check: its map barely changes when the model's layers are "
+                f"randomised ({scores}). It shows the image rather than what the model learned: do not read it as "
+                "an explanation of this model."
+            )
+        first = next(stage for stage in self.stages if stage.spearman < SPEARMAN_THRESHOLD)
+        return (
+            f"{self.method} passes the sanity check: its map depends on the model's weights and changed as soon as "
+            f"step {first.step} (randomised down to {first.blocks[-1]}); {scores}."
+        )
+
+    def record(self) -> dict[str, Any]:
+        """A JSON-ready summary: what was run, every step's scores, the verdict, the package versions."""
+        randomised: list[str] = []
+        steps = []
+        for stage in self.stages:
+            randomised += stage.blocks
+            steps.append(
+                {
+                    "step": stage.step,
+                    "randomised_now": list(stage.blocks),
+                    "randomised_so_far": len(randomised),
+                    "spearman": round(stage.spearman, 4),
+                    "ssim": round(stage.ssim, 4),
+                    "seconds": round(stage.seconds, 4),
+                }
+            )
+        return {
+            "check": "cascading model randomisation (Adebayo et al., 2018)",
+            "method": self.method,
+            "model": {"name": self.model, **self.source},
+            "target": {"index": self.target, "label": self.target_label},
+            "parameters": self.params,
+            "randomisation_seed": self.seed,
+            "similarity": "Spearman rank correlation and SSIM of |map| scaled to [0, 1], against step 0",
+            "threshold": SPEARMAN_THRESHOLD,
+            "mean_spearman": round(self.mean_spearman, 4),
+            "passes": self.passes,
+            "verdict": self.verdict,
+            "steps": steps,
+            "versions": package_versions(),
+        }
+
+
+def parameter_blocks(module: nn.Module, inputs: torch.Tensor) -> list[Block]:
+    """The model's blocks of parameterised layers, top (output side) first.
+
+    Order is execution order, seen through one forward pass: a module's position is where it is first entered, so
+    parameters a container uses itself (a ViT's position embedding) count where the container starts. Modules that
+    the forward pass never enters are left out: they cannot change the output.
+    """
+    order: list[str] = []
+    hooks = [
+        layer.register_forward_pre_hook(lambda _m, _i, name=name: order.append(name) if name not in order else None)
+        for name, layer in module.named_modules()
+        if next(layer.parameters(recurse=False), None) is not None
+    ]
+    try:
+        with torch.no_grad():
+            module(inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    deepest = max((name.count(".") + 1 for name in order), default=1)
+    for depth in range(1, deepest + 1):
+        groups: dict[str, list[str]] = {}
+        for name in order:
+            groups.setdefault(".".join(name.split(".")[:depth]) or TOP_LEVEL, []).append(name)
+        if len(groups) >= MIN_BLOCKS:
+            break
+    by_last_use = sorted(groups.items(), key=lambda item: order.index(item[1][-1]), reverse=True)
+    return [Block(name, tuple(members)) for name, members in by_last_use]
+
+
+def cascade_stages(blocks: list[Block], steps: int) -> list[list[Block]]:
+    """``blocks`` (top first) cut into ``steps`` consecutive stages, the last ending at the bottom.
+
+    Stage k ends after about n(k/steps)^2 blocks: small stages at the top, where a method's map should change first
+    and most, larger ones further down; every stage holds at least one block.
+    """
+    n = len(blocks)
+    bounds = [0]
+    for k in range(1, steps + 1):
+        wanted = round(n * (k / steps) ** 2)
+        bounds.append(min(n - (steps - k), max(bounds[-1] + 1, wanted)))
+    return [blocks[start:end] for start, end in itertools.pairwise(bounds)]
+
+
+def randomise(module: nn.Module, layers: list[str], seed: int) -> None:
+    """Re-initialises ``layers`` of ``module`` in place, reproducibly, without touching the global random state.
+
+    A layer's own ``reset_parameters()`` where it has one (Conv, Linear, BatchNorm: BatchNorm's also resets its
+    running statistics); otherwise each parameter becomes normal noise with the parameter's own mean and spread.
+    """
+    modules = dict(module.named_modules())
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(seed)
+        for name in layers:
+            layer = modules[name]
+            reset = getattr(layer, "reset_parameters", None)
+            if callable(reset):
+                reset()
+                continue
+            for parameter in layer.parameters(recurse=False):
+                spread = float(parameter.std()) if parameter.numel() > 1 else 0.0
+                scale = spread or float(parameter.abs().mean()) or 1.0
+                parameter.copy_(torch.randn_like(parameter) * scale + float(parameter.mean()))
+
+
+def scaled(attribution: np.ndarray) -> np.ndarray:
+    """|map| scaled to [0, 1] (a blank map stays all zeros).
+
+    Absolute values, as in Adebayo et al.'s main figures: randomising a layer often flips a signed map's sign while
+    keeping its structure, and the check asks whether the structure survives. It is the stricter choice for signed
+    methods (Integrated Gradients, Saliency); CAM maps and the edge control are non-negative, so it changes nothing
+    for them. Min-max scaling gives SSIM a fixed data range of 1; Spearman only sees ranks and ignores it.
+    """
+    magnitude = np.abs(attribution.astype(np.float64))
+    low, high = float(magnitude.min()), float(magnitude.max())
+    return (magnitude - low) / (high - low) if high > low else np.zeros_like(magnitude)
+
+
+def similarity(original: np.ndarray, randomised: np.ndarray) -> tuple[float, float]:
+    """(Spearman rank correlation, SSIM) of the two maps after ``scaled``.
+
+    A blank randomised map ranks every pixel the same: its rank correlation is undefined, and counted as 0 (it keeps
+    nothing of the original's ranking).
+    """
+    a, b = scaled(original), scaled(randomised)
+    rho = float(spearmanr(a.ravel(), b.ravel()).statistic) if b.max() > 0 else 0.0
+    return rho, float(structural_similarity(a, b, data_range=1.0))
+
+
+def check_steps(model: LoadedModel, image: np.ndarray, steps: Any) -> tuple[int, list[Block]]:
+    """``steps`` as a whole number in range for this model, and the model's blocks; a clear error otherwise."""
+    steps = STEPS.check(steps, "Sanity check")
+    blocks = parameter_blocks(model.module, model.preprocessing.to_tensor(image))
+    if steps > len(blocks):
+        raise UserInputError(
+            f"{model.name} has {len(blocks)} blocks of layers to randomise, so the sanity check can take at most "
+            f"{len(blocks)} steps; got {steps}."
+        )
+    return steps, blocks
+
+
+def describe_cost(
+    model: LoadedModel,
+    method: str,
+    params: str | dict[str, Any] | None,
+    steps: Any,
+    overhead_per_run: float = 0.0,
+) -> str:
+    """The cost preview: the method's own estimate once for the original model and once per step, plus
+    ``overhead_per_run`` seconds per map (the caller's drawing)."""
+    steps = STEPS.check(steps, "Sanity check")
+    one = estimate(model, method, params)
+    runs = steps + 1
+    seconds = runs * (one.seconds + overhead_per_run)
+    return (
+        f"{one.method.name}, {runs} runs (original + {steps} randomisation steps): about "
+        f"{runs * one.cost.evaluations:,} model evaluations, about {seconds:.1f} s here."
+    )
+
+
+def cascading_randomisation(
+    model: LoadedModel,
+    image: np.ndarray,
+    method: str,
+    target: str | int | None = None,
+    params: str | dict[str, Any] | None = None,
+    steps: Any = STEPS.default,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> SanityResult:
+    """Explain ``image`` with ``method`` on ``model``, then after each cumulative randomisation stage.
+
+    The class explained is fixed by the original model (``target``, blank: its top-1), so every map answers the same
+    question. A stochastic method keeps its seed at every step: only the weights change between maps.
+    """
+    spec = get_method(method)
+    steps, blocks = check_steps(model, image, steps)
+    target_index = model.resolve_target(target, image)
+
+    def report(step: int) -> ProgressFn:
+        def update(done: float, text: str) -> None:
+            if progress is not None:
+                progress((step + done) / (steps + 1), f"step {step} of {steps}: {text}")
+
+        return update
+
+    original = explain(model, image, spec.key, target_index, params, report(0))
+    if not scaled(original.attribution).any():
+        raise UserInputError(
+            f"{spec.name}'s map for {original.target_label!r} is blank on this image, so there is nothing to compare. "
+            "Try another method or image."
+        )
+    stages = [Stage(0, (), original.attribution, 1.0, 1.0, original.seconds)]
+    copied = dataclasses.replace(model, name=f"{model.name} (randomised copy)", module=copy.deepcopy(model.module))
+    for step, stage in enumerate(cascade_stages(blocks, steps), start=1):
+        report(step)(0.0, f"randomising {stage[0].name} onwards")
+        start = time.perf_counter()
+        randomise(copied.module, [name for block in stage for name in block.members], seed + step)
+        result = explain(copied, image, spec.key, target_index, params, report(step), record_timing=False)
+        rho, ssim = similarity(original.attribution, result.attribution)
+        seconds = time.perf_counter() - start
+        stages.append(Stage(step, tuple(block.name for block in stage), result.attribution, rho, ssim, seconds))
+    return SanityResult(
+        method=spec.name,
+        method_key=spec.key,
+        model=model.name,
+        source=dict(model.source),
+        target=target_index,
+        target_label=original.target_label,
+        params=original.params,
+        seed=seed,
+        stages=stages,
+    )

@@ -1,0 +1,147 @@
+"""The cascading-randomisation sanity check on the real embedded MobileNetV2 and the bundled photo of Chelsea."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from demos.sanity_render import similarity_plot, step_overlays
+from explainers import explain
+from explainers.sanity import (
+    SPEARMAN_THRESHOLD,
+    cascade_stages,
+    cascading_randomisation,
+    describe_cost,
+    parameter_blocks,
+    randomise,
+    similarity,
+)
+from explainers.throughput import _measured
+from hub_models.errors import UserInputError
+
+
+def _weights(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: tensor.clone() for name, tensor in module.state_dict().items()}
+
+
+@pytest.fixture(scope="module")
+def gradcam_run(mobilenet, chelsea):
+    """Grad-CAM's check in 3 steps, and whether the shared cached model kept every weight and buffer."""
+    before = _weights(mobilenet.module)
+    result = cascading_randomisation(mobilenet, chelsea, "Grad-CAM", steps=3)
+    after = mobilenet.module.state_dict()
+    untouched = all(torch.equal(tensor, after[name]) for name, tensor in before.items())
+    return result, untouched
+
+
+@pytest.fixture(scope="module")
+def edges_run(mobilenet, chelsea):
+    return cascading_randomisation(mobilenet, chelsea, "edges", steps=2)
+
+
+def test_mobilenet_is_randomised_block_by_block_from_the_classifier_down(mobilenet, chelsea):
+    blocks = parameter_blocks(mobilenet.module, mobilenet.preprocessing.to_tensor(chelsea))
+    assert [block.name for block in blocks] == ["classifier.1"] + [f"features.{i}" for i in range(18, -1, -1)]
+    assert blocks[1].members == ("features.18.0", "features.18.1"), "a convolution goes with its BatchNorm"
+    stages = cascade_stages(blocks, 5)
+    assert [len(stage) for stage in stages] == [1, 2, 4, 6, 7], "small stages at the top, the last at the bottom"
+    assert [block for stage in stages for block in stage] == blocks
+
+
+def test_grad_cam_correlation_falls_as_layers_are_randomised(gradcam_run):
+    result, _ = gradcam_run
+    spearman = [stage.spearman for stage in result.stages]
+    assert spearman[0] == 1.0 and result.stages[0].blocks == ()
+    assert spearman[1] < 0.9, "randomising the classifier alone already changes Grad-CAM's map"
+    assert max(spearman[2:]) < SPEARMAN_THRESHOLD, spearman
+    assert result.stages[-1].blocks[-1] == "features.0", "the last step randomises every layer"
+    assert result.target_label == "Egyptian cat", "every step explains the original model's top-1 class"
+    assert result.passes
+    assert result.verdict.startswith("Grad-CAM passes the sanity check")
+
+
+def test_the_cached_model_is_never_changed(gradcam_run):
+    _, untouched = gradcam_run
+    assert untouched
+
+
+def test_the_edge_detector_control_stays_the_same_and_fails(edges_run):
+    assert [stage.spearman for stage in edges_run.stages] == pytest.approx([1.0] * 3)
+    assert [stage.ssim for stage in edges_run.stages] == pytest.approx([1.0] * 3)
+    assert not edges_run.passes
+    assert edges_run.verdict.startswith("Edge detector (control) FAILS the sanity check")
+    assert "do not read it as an explanation of this model" in edges_run.verdict
+    record = edges_run.record()
+    assert record["passes"] is False and record["verdict"] == edges_run.verdict
+    assert [step["step"] for step in record["steps"]] == [0, 1, 2]
+    assert record["steps"][-1]["randomised_now"][-1] == "features.0"
+
+
+def test_pictures_one_overlay_per_step_and_a_plot(edges_run, chelsea):
+    overlays = step_overlays(chelsea, edges_run)
+    assert len(overlays) == 3 and all(o.ndim == 3 and o.std() > 20 for o in overlays)
+    plot = similarity_plot(edges_run)
+    assert plot.shape[2] == 3 and plot.shape[1] > 400 and plot.std() > 10
+
+
+def test_randomise_is_seeded_and_leaves_the_global_random_state_alone(tiny_model):
+    class Scaled(nn.Module):  # parameters but no reset_parameters(): noise of the same scale
+        def __init__(self) -> None:
+            super().__init__()
+            self.gain = nn.Parameter(torch.full((64,), 3.0) + torch.linspace(-1, 1, 64))
+
+        def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+            return inputs * self.gain.mean()
+
+    copies = [nn.Sequential(copy.deepcopy(tiny_model.module), Scaled()) for _ in range(2)]
+    state = torch.get_rng_state()
+    for module in copies:
+        randomise(module, ["0.0", "0.8", "1"], seed=3)
+    assert torch.equal(torch.get_rng_state(), state)
+    first, second = (_weights(module) for module in copies)
+    assert all(torch.equal(first[name], second[name]) for name in first)
+    assert not torch.equal(first["0.0.weight"], tiny_model.module.state_dict()["0.weight"])
+    assert torch.equal(first["0.3.weight"], tiny_model.module.state_dict()["3.weight"]), "only the named layers"
+    assert 1.5 < float(first["1.gain"].mean()) < 4.5 and 0.2 < float(first["1.gain"].std()) < 1.5
+
+
+def test_a_randomised_copy_does_not_enter_the_cost_model(tiny_model):
+    image = np.zeros((32, 32, 3), dtype=np.uint8)
+    copied = dataclasses.replace(tiny_model, module=copy.deepcopy(tiny_model.module))
+    explain(copied, image, "gradcam", 0, record_timing=False)
+    assert copied.module not in _measured
+
+
+def test_identical_maps_score_one_and_a_blank_map_scores_zero():
+    ramp = np.outer(np.arange(20.0), np.arange(30.0))
+    assert similarity(ramp, -2 * ramp) == pytest.approx((1.0, 1.0)), "magnitudes are compared, not signs"
+    assert similarity(ramp, np.zeros_like(ramp))[0] == 0.0
+
+
+def test_cost_preview_counts_the_original_and_every_step(tiny_model):
+    text = describe_cost(tiny_model, "Grad-CAM", {"preset": "fast"}, 3)
+    assert text.startswith("Grad-CAM, 4 runs (original + 3 randomisation steps): about 8 model evaluations")
+    drawn = describe_cost(tiny_model, "edges", {}, 3, overhead_per_run=1.0)
+    assert drawn.endswith("about 0 model evaluations, about 4.0 s here."), "the caller's drawing time, once per map"
+
+
+@pytest.mark.parametrize(
+    ("method", "steps", "message"),
+    [
+        ("deep-taylor", 2, "Unknown method 'deep-taylor'. Choose one of: Grad-CAM"),
+        ("Grad-CAM", 0, "Sanity check parameter 'steps' must be between 1 and 12; got 0"),
+        ("Grad-CAM", 2.5, "'steps' must be a whole number, got 2.5"),
+        ("Grad-CAM", None, "'steps' must be a number, got None"),
+        ("Grad-CAM", 4, "tiny-cnn has 3 blocks of layers to randomise, so the sanity check can take at most 3 steps"),
+    ],
+    ids=["unknown-method", "zero-steps", "fractional-steps", "no-steps", "more-steps-than-blocks"],
+)
+def test_bad_inputs_get_a_clear_message(tiny_model, method, steps, message):
+    image = np.zeros((32, 32, 3), dtype=np.uint8)
+    with pytest.raises(UserInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        cascading_randomisation(tiny_model, image, method, steps=steps)
