@@ -309,16 +309,17 @@ def cascading_randomisation(
 
         return update
 
+    start = time.perf_counter()
     original = explain(model, image, spec.key, target_index, params, report(0))
     if not scaled(original.attribution).any():
         raise UserInputError(
             f"{spec.name}'s map for {original.target_label!r} is blank on this image, so there is nothing to compare. "
             "Try another method or image."
         )
-    stages = [Stage(0, (), original.attribution, 1.0, 1.0, original.seconds)]
+    stages = [Stage(0, (), original.attribution, 1.0, 1.0, time.perf_counter() - start)]
     copied = dataclasses.replace(model, name=f"{model.name} (randomised copy)", module=copy.deepcopy(model.module))
     for step, stage in enumerate(cascade_stages(blocks, steps), start=1):
-        report(step)(0.0, f"randomising {stage[0].name} onwards")
+        report(step)(0.0, f"randomising down to {stage[-1].name}")
         start = time.perf_counter()
         randomise(copied.module, [name for block in stage for name in block.members], seed + step)
         result = explain(copied, image, spec.key, target_index, params, report(step), record_timing=False)

@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from fake_hub import TIMM_IMAGENET, TRANSFORMERS
 from torch import nn
 
 from demos.sanity_render import similarity_plot, step_overlays
@@ -22,6 +23,7 @@ from explainers.sanity import (
     similarity,
 )
 from explainers.throughput import _measured
+from hub_models import load_model
 from hub_models.errors import UserInputError
 
 
@@ -29,14 +31,17 @@ def _weights(module: nn.Module) -> dict[str, torch.Tensor]:
     return {name: tensor.clone() for name, tensor in module.state_dict().items()}
 
 
+def _unchanged(module: nn.Module, before: dict[str, torch.Tensor]) -> bool:
+    """Every weight and buffer of ``module`` still equals its copy in ``before``."""
+    return all(torch.equal(tensor, before[name]) for name, tensor in module.state_dict().items())
+
+
 @pytest.fixture(scope="module")
 def gradcam_run(mobilenet, chelsea):
     """Grad-CAM's check in 3 steps, and whether the shared cached model kept every weight and buffer."""
     before = _weights(mobilenet.module)
     result = cascading_randomisation(mobilenet, chelsea, "Grad-CAM", steps=3)
-    after = mobilenet.module.state_dict()
-    untouched = all(torch.equal(tensor, after[name]) for name, tensor in before.items())
-    return result, untouched
+    return result, _unchanged(mobilenet.module, before)
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +85,17 @@ def test_the_edge_detector_control_stays_the_same_and_fails(edges_run):
     assert record["passes"] is False and record["verdict"] == edges_run.verdict
     assert [step["step"] for step in record["steps"]] == [0, 1, 2]
     assert record["steps"][-1]["randomised_now"][-1] == "features.0"
+
+
+@pytest.mark.parametrize("repo", [TIMM_IMAGENET, TRANSFORMERS])
+def test_hub_models_are_randomised_down_to_their_first_layer(fake_hub, repo, chelsea):
+    model = load_model(repo)
+    before = _weights(model.module)
+    result = cascading_randomisation(model, chelsea, "Grad-CAM", steps=2)
+    first_layer = next(name for name, _ in model.module.named_parameters()).rsplit(".", 1)[0]
+    assert first_layer.startswith(result.stages[-1].blocks[-1]), (first_layer, result.stages[-1].blocks)
+    assert len(result.stages) == 3 and all(np.isfinite([s.spearman, s.ssim]).all() for s in result.stages)
+    assert _unchanged(model.module, before), "the cached model is never changed"
 
 
 def test_pictures_one_overlay_per_step_and_a_plot(edges_run, chelsea):
