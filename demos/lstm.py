@@ -13,7 +13,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from demos.animation import write_frames, write_gif, write_mp4
+from demos.animation import write_animation
 from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
 from demos.links import Field, one_of
@@ -172,9 +172,8 @@ def lstm_train(
     rendered = time.perf_counter()
     folder = new_result_folder()
     stem = f"lstm_{series or DEFAULT_SERIES}_{data.task}"
-    gif = write_gif(frames, folder / f"{stem}.gif", FPS)
-    mp4 = write_mp4(frames, folder / f"{stem}.mp4", FPS)
-    frame_paths = write_frames(frames, folder, f"{stem}_frame")
+    animation = write_animation(frames, folder, stem, FPS)
+    gif, mp4, frame_paths = animation.gif, animation.mp4, animation.frames
     epochs_png = write_png(folder, f"{stem}_epochs", epochs_figure(run))
     seconds = {**run.seconds, "rendering": rendered - started, "encoding": time.perf_counter() - rendered}
     gates = write_npz(folder, f"{stem}_gates", _gates_arrays(run))

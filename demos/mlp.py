@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from demos.animation import write_frames, write_gif, write_mp4
+from demos.animation import write_animation
 from demos.downloads import new_result_folder, write_json
 from demos.errors import user_facing
 from demos.links import Field, one_of
@@ -28,11 +28,10 @@ from explainers.mlp_dynamics import (
     settings_from,
     train_mlp,
 )
+from explainers.training_cost import FRAME_SECONDS
 from hub_models.tabular import BUNDLED, DEFAULT_DATASET, TabularData, bundled_dataset, csv_columns, csv_dataset
 
 FPS = 6
-RENDER_SECONDS_PER_FRAME = 0.06
-"""Drawing, GIF, MP4 and PNG per frame, measured by benchmarks/bench_mlp.py (see benchmarks/RESULTS.md)."""
 
 
 def _data(dataset: str | None, csv_file: str | None, label_column: str | None) -> TabularData:
@@ -60,7 +59,7 @@ def cost_preview(dataset: str | None, csv_file: str | None, label_column: str | 
     """Rows, network and the predicted seconds of the run the controls describe."""
     data = _data(dataset, csv_file, label_column)
     settings = settings_from(_values(*controls))
-    seconds = estimated_training_seconds(data, settings) + (settings.epochs + 1) * RENDER_SECONDS_PER_FRAME
+    seconds = estimated_training_seconds(data, settings) + (settings.epochs + 1) * FRAME_SECONDS
     widths = " -> ".join(map(str, [data.features.shape[1], *settings.hidden_layers, len(data.class_names)]))
     note = f" {data.note}" if data.note else ""
     return (
@@ -82,13 +81,14 @@ def _write_results(run: MlpRun, frames: list[np.ndarray]) -> tuple[Path, dict[st
         **activations,
         **dead,
     )
+    animation = write_animation(frames, folder, "mlp_training", FPS)
     files = {
-        "gif": write_gif(frames, folder / "mlp_training.gif", FPS),
-        "mp4": write_mp4(frames, folder / "mlp_training.mp4", FPS),
+        "gif": animation.gif,
+        "mp4": animation.mp4,
         "metrics": write_json(folder, "mlp_metrics", metrics),
         "npz": folder / "mlp_activations.npz",
     }
-    return folder, files, write_frames(frames, folder, "epoch")
+    return folder, files, animation.frames
 
 
 @user_facing

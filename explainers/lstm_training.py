@@ -7,8 +7,6 @@ was trained on, and predicting 0 is exactly the naive last-value forecast the me
 
 from __future__ import annotations
 
-import functools
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +19,8 @@ from explainers import training
 from explainers.base import Param, ProgressFn
 from explainers.lstm_gates import Gates, lstm_gates, memory_summary
 from explainers.runtime import torch_threads
-from explainers.training import TrainingSettings, fit
+from explainers.training import LossFn, TrainingSettings, fit
+from explainers.training_cost import FRAME_SECONDS, training_seconds
 from hub_models.errors import UserInputError
 from hub_models.series import LabelledSequences, Series
 
@@ -30,8 +29,6 @@ VALIDATION_FRACTION = 0.2
 MIN_TRAIN_WINDOWS = 16
 PROBE_SEQUENCES = 256
 """Validation sequences whose mean forget gate is recorded after every epoch."""
-SECONDS_PER_FRAME = 0.06
-"""Rendering and encoding one animation frame here (benchmarks/bench_lstm.py measures it)."""
 PARAMS = (
     Param("hidden_size", int, 16, 16, 1, 128, help="Hidden units per layer: the rows of the gate heatmaps."),
     Param("layers", int, 1, 1, 1, 3, help="Stacked LSTM layers (the animation shows the top one)."),
@@ -209,6 +206,10 @@ def _forecast_metrics(data: SequenceData, forecasts: np.ndarray) -> dict[str, fl
     }
 
 
+def _loss(data: SequenceData) -> LossFn:
+    return nn.functional.cross_entropy if data.task == "classify" else nn.functional.mse_loss
+
+
 def train_lstm(data: SequenceData, settings: LstmSettings, sample: int, progress: ProgressFn | None = None) -> LstmRun:
     """Trains from a seeded initialisation, records the mean forget gate per epoch, extracts one sequence's gates."""
     count = len(data.validation[0])
@@ -231,7 +232,7 @@ def _train(data: SequenceData, settings: LstmSettings, sample: int, progress: Pr
 
     history = fit(
         model,
-        nn.functional.cross_entropy if data.task == "classify" else nn.functional.mse_loss,
+        _loss(data),
         data.train,
         data.validation,
         TrainingSettings(settings.epochs, settings.batch_size, settings.learning_rate, seed=settings.seed),
@@ -265,31 +266,20 @@ def _train(data: SequenceData, settings: LstmSettings, sample: int, progress: Pr
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _seconds_per_batch(batch: int, window: int, features: int, hidden: int, layers: int) -> float:
-    """One forward and backward pass of a fresh model at this size, timed here (the best of 3)."""
-    model = SequenceModel(features, hidden, layers, 1)
-    inputs = torch.randn(batch, window, features)
-    best = math.inf
-    with torch_threads(training.TRAINING_THREADS):
-        for _ in range(3):
-            started = time.perf_counter()
-            model(inputs).sum().backward()
-            best = min(best, time.perf_counter() - started)
-    return best
-
-
 def estimate_seconds(data: SequenceData, settings: LstmSettings) -> float:
-    """Training (batches x epochs, timed on this machine, plus a forward pass over both splits per epoch) plus
-    rendering one frame per window step.
-
-    An LSTM's cost is its ``window`` sequential steps of small kernels, not its multiply-accumulates, so a batch of
-    this very shape is timed rather than priced by ``explainers.training_cost``'s MAC rate."""
-    per_batch = _seconds_per_batch(
-        settings.batch_size, data.window, data.features, settings.hidden_size, settings.layers
+    """Training, with the per-epoch evaluation, timed on this machine on this very model (see ``training_cost``),
+    plus one frame per window step."""
+    torch.manual_seed(settings.seed)
+    inputs, targets = data.train
+    train_count, val_count = len(inputs), len(data.validation[0])
+    seconds = training_seconds(
+        SequenceModel(data.features, settings.hidden_size, settings.layers, data.outputs),
+        _loss(data),
+        inputs[:64],
+        targets[:64],
+        n_train=train_count,
+        n_evaluated=train_count + val_count + min(val_count, PROBE_SEQUENCES),
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
     )
-    train_count, val_count = len(data.train[0]), len(data.validation[0])
-    batches = math.ceil(train_count / settings.batch_size)
-    # A forward pass costs about a third of forward + backward.
-    evaluation = (train_count + val_count) / settings.batch_size * per_batch / 3
-    return settings.epochs * (batches * per_batch + evaluation) + data.window * SECONDS_PER_FRAME
+    return seconds + data.window * FRAME_SECONDS

@@ -7,7 +7,6 @@ sample), the saturated units (stuck at a bound of tanh or sigmoid) and the plain
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections import OrderedDict
@@ -349,15 +348,18 @@ def reading(run: MlpRun) -> str:
     return " ".join(sentences)
 
 
-def macs_per_row(n_features: int, n_classes: int, hidden_layers: tuple[int, ...]) -> int:
-    """Multiply-accumulates of one forward pass of one row."""
-    widths = [n_features, *hidden_layers, n_classes]
-    return sum(a * b for a, b in itertools.pairwise(widths))
-
-
 def estimated_training_seconds(data: TabularData, settings: MlpSettings) -> float:
-    """Training plus the per-epoch evaluation and recording, priced on this machine (see ``training_cost``)."""
+    """Training plus the per-epoch evaluation and recording, timed on this machine (see ``training_cost``)."""
     n_rows = len(data.labels)
     n_train = round(n_rows * settings.train_fraction)
-    macs = macs_per_row(data.features.shape[1], len(data.class_names), settings.hidden_layers)
-    return training_seconds(macs, n_train, n_rows + (n_rows - n_train), settings.epochs, settings.batch_size)
+    sample = slice(0, min(n_rows, 64))
+    return training_seconds(
+        build_mlp(data.features.shape[1], len(data.class_names), settings),
+        nn.functional.cross_entropy,
+        torch.from_numpy(data.features[sample]).float(),
+        torch.from_numpy(data.labels[sample]),
+        n_train=n_train,
+        n_evaluated=n_rows + (n_rows - n_train),
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+    )

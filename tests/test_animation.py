@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from demos.animation import figure_to_array, write_frames, write_gif, write_mp4
+from demos.animation import figure_to_array, write_animation, write_frames, write_gif, write_mp4
 
 
 def _frames(count: int = 6) -> list[np.ndarray]:
@@ -50,3 +50,14 @@ def test_frame_pngs_are_the_frames(tmp_path):
     paths = write_frames(frames, tmp_path, "step")
     assert [p.rsplit("/", 1)[1] for p in paths] == ["step_000.png", "step_001.png", "step_002.png"]
     np.testing.assert_array_equal(np.asarray(Image.open(paths[2])), frames[2])
+
+
+def test_write_animation_writes_all_three_and_they_agree(tmp_path):
+    frames = _frames(4)
+    files = write_animation(frames, tmp_path, "clip", fps=4)
+    with Image.open(files.gif) as gif:
+        assert gif.n_frames == 4
+    with imageio.get_reader(files.mp4) as reader:
+        assert len(list(reader.iter_data())) == 4
+    assert [p.rsplit("/", 1)[1] for p in files.frames] == [f"clip_frame_{i:03d}.png" for i in range(4)]
+    np.testing.assert_array_equal(np.asarray(Image.open(files.frames[3])), frames[3])
