@@ -14,22 +14,41 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(PROJECT / ".cache" / "gradio"))
 
 import gradio as gr  # noqa: E402
 
-from demos import cnn, detection, lstm, mlp  # noqa: E402
+from demos import cnn, compare, detection, links, lstm, mlp, offering, sanity  # noqa: E402
+from hub_models.examples import example_photo_paths  # noqa: E402
 
 TITLE = "xai-suite: explain deep networks"
 
 
 def build_app() -> gr.Blocks:
+    # The example photos are served from where setup put them (their folder holds nothing else), so a link can fill
+    # them into a tab's input.
+    gr.set_static_paths([Path(example_photo_paths()["chelsea"]).parent])
     with gr.Blocks(title=TITLE) as app:
-        gr.Markdown(f"# {TITLE}\nPick an image, a class and a method; see why the network decided what it did.")
-        with gr.Tab("CNN"):
-            cnn.build(app)
-        with gr.Tab("Detection"):
-            detection.build(app)
-        with gr.Tab("MLP"):
-            mlp.build(app)
-        with gr.Tab("LSTM"):
-            lstm.build(app)
+        gr.Markdown(f"# {TITLE}\nPick a network, an input and a method; see why the network decided what it did.")
+        with gr.Tabs() as tabs:
+            with gr.Tab("Offering", id="offering"):
+                buttons = offering.build(app)
+            with gr.Tab("CNN", id="cnn"):
+                cnn_fields = cnn.build(app)
+            with gr.Tab("Detection", id="detection"):
+                detection.build(app)
+            with gr.Tab("MLP", id="mlp"):
+                mlp_fields = mlp.build(app)
+            with gr.Tab("LSTM", id="lstm"):
+                lstm_fields = lstm.build(app)
+            with gr.Tab("Compare", id="compare"):
+                compare_fields = compare.build(app)
+                sanity.build(app)
+        fields = {
+            "offering": {},
+            "cnn": cnn_fields,
+            "detection": {},
+            "mlp": mlp_fields,
+            "lstm": lstm_fields,
+            "compare": compare_fields,
+        }
+        links.bind(app, tabs, fields, buttons)
     app.queue(default_concurrency_limit=1, max_size=64)
     return app
 
