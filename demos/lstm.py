@@ -18,6 +18,7 @@ from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
 from demos.links import Field, one_of
 from demos.lstm_render import epochs_figure, render_frames
+from demos.scrubber import frame_at, slider_over
 from explainers.lstm_training import (
     PARAMS,
     TASKS,
@@ -192,16 +193,12 @@ def show_views(views: dict[str, Any] | None) -> tuple[Any, ...]:
     if not views:
         return None, gr.update(), None, "", None, None
     frames = views["frames"]
-    slider = gr.update(minimum=0, maximum=len(frames) - 1, value=len(frames) - 1, interactive=True)
-    return views["media"][1], slider, frames[-1], views["summary"], views["epochs"], views["media"]
+    return views["media"][1], slider_over(frames), frames[-1], views["summary"], views["epochs"], views["media"]
 
 
 def show_frame(views: dict[str, Any] | None, step: float) -> str | None:
     """The already rendered frame of one time step (no recomputation)."""
-    if not views:
-        return None
-    frames = views["frames"]
-    return frames[min(max(int(step), 0), len(frames) - 1)]
+    return frame_at((views or {}).get("frames"), step)
 
 
 def pick_task(series: str) -> str:

@@ -17,6 +17,7 @@ from demos.downloads import new_result_folder, write_json
 from demos.errors import user_facing
 from demos.links import Field, one_of
 from demos.mlp_render import render_frames
+from demos.scrubber import frame_at, slider_over
 from explainers.manifest import package_versions
 from explainers.mlp_dynamics import (
     DEFAULT_PRESET,
@@ -120,18 +121,6 @@ def train(
     )
 
 
-def scrub_setup(frames: list[str]) -> dict[str, Any]:
-    """After a run: the epoch slider spans its frames and sits at the last one."""
-    return gr.update(minimum=0, maximum=max(len(frames) - 1, 1), value=len(frames) - 1, interactive=bool(frames))
-
-
-def scrub(frames: list[str], epoch: float) -> str | None:
-    """The frame of one epoch, from the files of the last run: nothing is retrained or redrawn."""
-    if not frames:
-        return None
-    return frames[min(max(int(epoch), 0), len(frames) - 1)]
-
-
 def _control(param) -> gr.components.Component:
     if param.choices:
         return gr.Dropdown(list(param.choices), value=param.default, label=param.name, info=param.help)
@@ -194,6 +183,6 @@ def build(app: gr.Blocks) -> dict[str, Field]:
     )
     train_button.click(
         train, inputs, [animation, frame, metrics, video, activations, reading, frames], api_name="mlp_train"
-    ).success(scrub_setup, frames, epoch, api_visibility="private")
-    epoch.change(scrub, [frames, epoch], frame, api_visibility="private", show_progress="hidden")
+    ).success(slider_over, frames, epoch, api_visibility="private")
+    epoch.change(frame_at, [frames, epoch], frame, api_visibility="private", show_progress="hidden")
     return {"dataset": Field(dataset, one_of(*BUNDLED)), "preset": Field(preset, one_of(*PRESETS))}

@@ -13,8 +13,8 @@ import gradio as gr
 from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
 from demos.inputs import image_with_examples, model_dropdown, pixels
-from demos.mlp import scrub, scrub_setup
 from demos.sanity_render import similarity_plot, stage_caption, step_overlays
+from demos.scrubber import frame_at, slider_over
 from explainers import METHODS
 from explainers.sanity import STEPS, cascading_randomisation, describe_cost
 from hub_models import load_model
@@ -141,8 +141,8 @@ def build(app: gr.Blocks) -> None:
     finished = run.click(
         sanity_check, [image, model, method, steps], [gallery, correlations, frames, view], api_name="sanity_check"
     )
-    finished.success(scrub_setup, frames, step, api_visibility="private")
+    finished.success(slider_over, frames, step, api_visibility="private")
     finished.success(
         show_result, [frames, view], [verdict, frame, plot, record_file, maps_file], api_visibility="private"
     )
-    step.change(scrub, [frames, step], frame, api_visibility="private", show_progress="hidden")
+    step.change(frame_at, [frames, step], frame, api_visibility="private", show_progress="hidden")
