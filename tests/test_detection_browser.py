@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import test_browser
 from PIL import Image
-
-page = test_browser.page  # the CNN browser test's fixture: a fresh page for this module
 
 
 def test_detect_pick_the_dog_explain_and_see_the_overlay(page, artifacts):
     page.get_by_role("tab", name="Detection").click()
-    page.locator("img[src*='dog.jpg']").first.click()
+    page.locator("#det-image").locator("xpath=../..").locator("img[src*='dog.jpg']").first.click(timeout=60_000)
     page.locator("#det-box").get_by_role("combobox").click()
     page.get_by_role("option", name="dog 0.60 (#286)").click(timeout=60_000)
     page.locator("#det-method").get_by_role("combobox").click()
