@@ -12,7 +12,7 @@ import gradio as gr
 
 from demos.downloads import new_result_folder, write_json, write_npy, write_png
 from demos.errors import user_facing
-from demos.inputs import image_with_examples, model_dropdown, pixels
+from demos.inputs import image_with_examples, live_cost, method_dropdown, model_dropdown, pixels
 from demos.links import Field, example_photo, method_name
 from demos.render import overlay_figure
 from explainers import METHODS, estimate, explain, get_method
@@ -113,13 +113,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
             classify_button = gr.Button("Classify")
             top = gr.Label(num_top_classes=TOP_K, label="Top-5 classes", elem_id="cnn-top5")
         with gr.Column(scale=5):
-            method = gr.Dropdown(
-                [m.name for m in METHODS.values()],
-                value=DEFAULT_METHOD,
-                allow_custom_value=True,
-                label="Method",
-                elem_id="cnn-method",
-            )
+            method = method_dropdown(DEFAULT_METHOD, "cnn-method")
             target = gr.Dropdown(
                 [("top-1 class", "")], value="", allow_custom_value=True, label="Class to explain (name or index)"
             )
@@ -168,14 +162,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
     preset.change(apply_preset, preset, components, api_visibility="private")
     controls = [trigger.change for trigger in [method, *components]]
     gr.on(controls, _params_json, [method, *components], params, api_visibility="private", show_progress="hidden")
-    gr.on(
-        [app.load, model.change, *controls],
-        cost_preview,
-        [model, method, *components],
-        cost,
-        api_visibility="private",
-        show_progress="hidden",
-    )
+    live_cost(app, cost_preview, [model, method, *components], cost)
     gr.on([app.load, model.change], show_model_card, model, card, api_visibility="private")
     # The parameters are read from the controls as they are at the click, not from the JSON box, whose update may
     # still be in flight; the click's first step rewrites the box, the second is the /explain endpoint itself.

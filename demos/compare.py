@@ -12,7 +12,7 @@ import gradio as gr
 from demos.compare_render import caption, curves_figure
 from demos.downloads import new_result_folder, write_json, write_png
 from demos.errors import user_facing
-from demos.inputs import image_with_examples, model_dropdown, pixels
+from demos.inputs import image_with_examples, live_cost, model_dropdown, pixels
 from demos.links import Field, example_photo
 from demos.render import overlay_figure
 from explainers import METHODS, get_method
@@ -122,14 +122,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
             )
             scores = gr.File(label="Scores (JSON)", elem_id="cmp-scores")
 
-    gr.on(
-        [app.load, model.change, methods.change, preset.change],
-        cost_preview,
-        [model, methods, preset],
-        cost,
-        api_visibility="private",
-        show_progress="hidden",
-    )
+    live_cost(app, cost_preview, [model, methods, preset], cost)
     run.click(
         run_compare, [image, model, methods, preset, sort_by], [gallery, scores, curves, table], api_name="compare"
     )

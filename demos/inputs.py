@@ -1,10 +1,14 @@
-"""Input components several sections share: an image with the bundled examples, and the model field."""
+"""What several tabs share: the image input with the bundled examples, the model and method fields, and the cost
+line that follows the controls."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 import gradio as gr
 
 from demos.components import ImageFile
+from explainers import METHODS
 from hub_models import DEFAULT_MODEL, EMBEDDED_MODELS, load_image
 from hub_models.card import CURATED_HUB_MODELS
 from hub_models.errors import UserInputError
@@ -35,3 +39,23 @@ def pixels(path: str | None):
     if not path:
         raise UserInputError("No image: upload one or click an example first.")
     return load_image(path)
+
+
+def method_dropdown(value: str, elem_id: str, label: str = "Method") -> gr.Dropdown:
+    """The image-classification methods of the registry, by name (a key typed in also works)."""
+    return gr.Dropdown(
+        [method.name for method in METHODS.values()], value=value, allow_custom_value=True, label=label, elem_id=elem_id
+    )
+
+
+def live_cost(app: gr.Blocks, preview: Callable[..., str], inputs: Sequence[gr.components.Component], cost) -> None:
+    """The cost line shows on page load and follows every change of ``inputs`` (only the latest change counts)."""
+    gr.on(
+        [app.load, *(component.change for component in inputs)],
+        preview,
+        list(inputs),
+        cost,
+        api_visibility="private",
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )

@@ -16,6 +16,7 @@ import numpy as np
 from demos.animation import write_animation
 from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
+from demos.inputs import live_cost
 from demos.links import Field, one_of
 from demos.lstm_render import epochs_figure, render_frames
 from demos.scrubber import frame_at, slider_over
@@ -269,14 +270,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
     inputs = [series, csv, task, *params]
     csv.upload(lambda: CSV_CHOICE, None, series, api_visibility="private")
     series.change(pick_task, series, task, api_visibility="private")
-    gr.on(
-        [app.load, *(component.change for component in inputs)],
-        cost_preview,
-        inputs,
-        cost,
-        api_visibility="private",
-        show_progress="hidden",
-    )
+    live_cost(app, cost_preview, inputs, cost)
     train_button.click(
         lstm_train,
         [*inputs, sequence, show_gates],

@@ -15,6 +15,7 @@ import numpy as np
 from demos.animation import write_animation
 from demos.downloads import new_result_folder, write_json
 from demos.errors import user_facing
+from demos.inputs import live_cost
 from demos.links import Field, one_of
 from demos.mlp_render import render_frames
 from demos.scrubber import frame_at, slider_over
@@ -173,14 +174,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
     inputs = [dataset, csv_file, label_column, *controls]
     csv_file.change(label_choices, csv_file, label_column, api_visibility="private")
     preset.change(apply_preset, preset, controls, api_visibility="private")
-    gr.on(
-        [app.load, *(c.change for c in inputs)],
-        cost_preview,
-        inputs,
-        cost,
-        api_visibility="private",
-        show_progress="hidden",
-    )
+    live_cost(app, cost_preview, inputs, cost)
     train_button.click(
         train, inputs, [animation, frame, metrics, video, activations, reading, frames], api_name="mlp_train"
     ).success(slider_over, frames, epoch, api_visibility="private")

@@ -12,10 +12,9 @@ import gradio as gr
 
 from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
-from demos.inputs import image_with_examples, model_dropdown, pixels
+from demos.inputs import image_with_examples, live_cost, method_dropdown, model_dropdown, pixels
 from demos.sanity_render import similarity_plot, stage_caption, step_overlays
 from demos.scrubber import frame_at, slider_over
-from explainers import METHODS
 from explainers.sanity import STEPS, cascading_randomisation, describe_cost
 from hub_models import load_model
 
@@ -86,13 +85,7 @@ def build(app: gr.Blocks) -> None:
         with gr.Column(scale=4):
             image = image_with_examples("sanity-image", height=280)
             model = model_dropdown("sanity-model")
-            method = gr.Dropdown(
-                [m.name for m in METHODS.values()],
-                value=DEFAULT_METHOD,
-                allow_custom_value=True,
-                label="Method (fast preset)",
-                elem_id="sanity-method",
-            )
+            method = method_dropdown(DEFAULT_METHOD, "sanity-method", label="Method (fast preset)")
             steps = gr.Slider(
                 STEPS.minimum,
                 STEPS.maximum,
@@ -129,15 +122,7 @@ def build(app: gr.Blocks) -> None:
             with gr.Accordion("Correlations as JSON (what /sanity_check returns)", open=False):
                 correlations = gr.JSON(show_label=False)
 
-    gr.on(
-        [app.load, model.change, method.change, steps.change],
-        cost_preview,
-        [model, method, steps],
-        cost,
-        api_visibility="private",
-        show_progress="hidden",
-        trigger_mode="always_last",
-    )
+    live_cost(app, cost_preview, [model, method, steps], cost)
     finished = run.click(
         sanity_check, [image, model, method, steps], [gallery, correlations, frames, view], api_name="sanity_check"
     )
