@@ -7,7 +7,26 @@ import logging
 import os
 from pathlib import Path
 
-from explainers.runtime import ensure_fast_allocator
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="interface to bind")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    parser.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
+    parser.add_argument(
+        "--root-path", default=None, help="URL prefix behind a reverse proxy, e.g. /xai (default: GRADIO_ROOT_PATH)"
+    )
+    parser.add_argument(
+        "--offline", action="store_true", help="never contact the Hugging Face Hub: embedded and cached models only"
+    )
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__" and parse_args().offline:
+    # huggingface_hub reads HF_HUB_OFFLINE once, when the imports below first import it.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+
+from explainers.runtime import ensure_fast_allocator  # noqa: E402
 
 PROJECT = Path(__file__).resolve().parent
 os.environ.setdefault("GRADIO_TEMP_DIR", str(PROJECT / ".cache" / "gradio"))
@@ -15,6 +34,7 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(PROJECT / ".cache" / "gradio"))
 import gradio as gr  # noqa: E402
 
 from demos import cnn, compare, detection, links, lstm, mlp, offering, sanity  # noqa: E402
+from hub_models.bootstrap import bootstrap  # noqa: E402
 from hub_models.examples import example_photo_paths  # noqa: E402
 
 TITLE = "xai-suite: explain deep networks"
@@ -65,19 +85,29 @@ def warm_up() -> None:
     detection.warm_up()
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
-    return parser.parse_args(argv)
-
-
 def main() -> None:
     ensure_fast_allocator()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args()
+    bootstrap()
     warm_up()
-    build_app().launch(server_name=args.host, server_port=args.port)
+    app = build_app()
+    _, local_url, share_url = app.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        root_path=args.root_path,
+        prevent_thread_lock=True,
+    )
+    if args.share:
+        print(
+            f"Public link: {share_url}"
+            if share_url
+            else f"The public link could not be made (no tunnel to Gradio's share server); serving locally at "
+            f"{local_url}",
+            flush=True,
+        )
+    app.block_thread()
 
 
 if __name__ == "__main__":

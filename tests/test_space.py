@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import yaml
 
+from hub_models.bootstrap import pinned_requirements
 from hub_models.card import CURATED_HUB_MODELS
 from hub_models.detectors import CURATED_HUB_DETECTORS
 
@@ -57,14 +57,6 @@ def front_matter() -> tuple[dict, str]:
     return yaml.safe_load(match.group(1)), README[match.end() :]
 
 
-def pinned(package: str) -> str:
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        name, _, version = line.partition("==")
-        if name.strip().lower() == package:
-            return version.strip()
-    pytest.fail(f"{package} is not pinned in requirements.txt")
-
-
 def test_the_front_matter_uses_only_documented_keys_with_valid_values():
     config, _ = front_matter()
     assert set(config) <= DOCUMENTED_KEYS, f"undocumented keys: {set(config) - DOCUMENTED_KEYS}"
@@ -80,7 +72,7 @@ def test_the_front_matter_uses_only_documented_keys_with_valid_values():
 
 def test_sdk_version_is_the_pinned_gradio():
     config, _ = front_matter()
-    assert config["sdk_version"] == pinned("gradio")
+    assert config["sdk_version"] == pinned_requirements(ROOT / "requirements.txt")["gradio"]
 
 
 def test_models_are_exactly_the_hub_models_the_app_offers():
