@@ -62,5 +62,7 @@ METHOD = Method(
     attribute=attribute,
     question="Which pixels would change the detector's score for this box most, if nudged? (white box, fast)",
     paper="Simonyan et al. 2014 (saliency), Smilkov et al. 2017 (SmoothGrad), on D-RISE's box similarity",
+    strengths="One backward pass: under a second; pixel-level detail on the same score as D-RISE.",
+    caveats="Local (how the score would change, not what it relies on); speckled without smoothing or noise.",
     stochastic=True,
 )

@@ -54,5 +54,7 @@ METHOD = Method(
     attribute=attribute,
     question="Which regions, when kept visible, let the detector still find this box with this class? (black box)",
     paper="Petsiuk et al., Black-box Explanation of Object Detectors via Saliency Maps, CVPR 2021 (arXiv:2006.03204)",
+    strengths="Black box: any detector's pre-NMS boxes; explains location, class and objectness together.",
+    caveats="Stochastic and costly (a forward pass per mask); blurry at object edges; small boxes need finer grids.",
     stochastic=True,
 )
