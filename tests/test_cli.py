@@ -156,3 +156,10 @@ def test_the_download_all_bundle_zips_the_files_with_a_readme(tmp_path):
         readme = archive.read("README.txt").decode()
     assert command == "python -m explainers explain IMAGE --manifest manifest.json --out reproduced"
     assert command in readme and "  map.npy" in readme and "rgb_sha256" in readme
+
+
+def test_the_cli_and_the_bundle_writer_do_not_import_gradio():
+    code = "import sys, explainers.cli, demos.export; print('gradio' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"
