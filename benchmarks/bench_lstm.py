@@ -52,11 +52,9 @@ def timed(action: Callable[[], object]) -> tuple[float, object]:
 
 def one_click(case: str, folder: Path) -> dict[str, float]:
     """The phases of one press of "Train and animate", timed separately (the tab runs exactly these)."""
-    from demos.animation import write_frames, write_gif, write_mp4
-    from demos.downloads import write_json, write_npz, write_png
-    from demos.lstm import FPS, _gates_arrays, _record, sequence_data
-    from demos.lstm_render import epochs_figure, render_frames
-    from explainers.lstm_training import LstmSettings, estimate_seconds, train_lstm
+    from demos.lstm_render import render_frames
+    from demos.results import write_lstm
+    from explainers.lstm_training import LstmSettings, estimate_seconds, sequence_data, train_lstm
 
     series, task, overrides, show_gates = CASES[case]
     settings = LstmSettings(**overrides)
@@ -67,13 +65,7 @@ def one_click(case: str, folder: Path) -> dict[str, float]:
     phases["train + record"] = run.seconds["training"]
     phases["extract gates"] = run.seconds["extraction"]
     phases["draw frames"], frames = timed(lambda: render_frames(run, show_gates))
-    phases["GIF"], _ = timed(lambda: write_gif(frames, folder / "a.gif", FPS))
-    phases["MP4"], _ = timed(lambda: write_mp4(frames, folder / "a.mp4", FPS))
-    phases["frame PNGs"], _ = timed(lambda: write_frames(frames, folder, "step"))
-    phases["epochs figure"], _ = timed(lambda: write_png(folder, "epochs", epochs_figure(run)))
-    phases["npz + JSON"], _ = timed(
-        lambda: (write_npz(folder, "gates", _gates_arrays(run)), write_json(folder, "m", _record(run, series, {})))
-    )
+    phases["write files"], _ = timed(lambda: write_lstm(folder, run, frames, series, {}))
     phases["total"] = sum(v for k, v in phases.items() if k != "predicted")
     phases["frames"] = len(frames)
     return phases
@@ -81,9 +73,8 @@ def one_click(case: str, folder: Path) -> dict[str, float]:
 
 def two_thread_training() -> float:
     """The default case's training with torch on two threads (``explainers.training.TRAINING_THREADS`` = 2)."""
-    from demos.lstm import sequence_data
     from explainers import training
-    from explainers.lstm_training import LstmSettings, train_lstm
+    from explainers.lstm_training import LstmSettings, sequence_data, train_lstm
 
     data = sequence_data("co2", None, "forecast", 52)
     training.TRAINING_THREADS = 2

@@ -37,11 +37,8 @@ def timed(action: Callable[[], object]) -> tuple[float, object]:
 
 def one_click(preset: str, folder: Path) -> dict[str, float]:
     """The phases of one press of "Train and animate", timed separately (the tab runs exactly these)."""
-    import numpy as np
-
-    from demos.animation import write_frames, write_gif, write_mp4
-    from demos.mlp import FPS
     from demos.mlp_render import render_frames
+    from demos.results import write_mlp
     from explainers.mlp_dynamics import estimated_training_seconds, preset_values, settings_from, train_mlp
     from hub_models.tabular import bundled_dataset
 
@@ -51,10 +48,7 @@ def one_click(preset: str, folder: Path) -> dict[str, float]:
     phases["predicted training"] = estimated_training_seconds(data, settings)
     phases["train + record"], run = timed(lambda: train_mlp(data, settings))
     phases["draw frames"], frames = timed(lambda: render_frames(run))
-    phases["GIF"], _ = timed(lambda: write_gif(frames, folder / "a.gif", FPS))
-    phases["MP4"], _ = timed(lambda: write_mp4(frames, folder / "a.mp4", FPS))
-    phases["frame PNGs"], _ = timed(lambda: write_frames(frames, folder, "epoch"))
-    phases["npz"], _ = timed(lambda: np.savez_compressed(folder / "a.npz", *run.activations, run.probabilities))
+    phases["write files"], _ = timed(lambda: write_mlp(folder, run, frames))
     phases["total"] = sum(v for k, v in phases.items() if k != "predicted training")
     phases["frames"] = len(frames)
     return phases

@@ -104,10 +104,12 @@ class AnimationFiles:
 
 
 def write_animation(frames: Sequence[np.ndarray], folder: Path, stem: str, fps: float) -> AnimationFiles:
-    """``<stem>.gif``, ``<stem>.mp4`` and ``<stem>_frame_000.png``... written at the same time: ffmpeg runs in its own
-    process and Pillow's encoders release the GIL, so on two cores this takes about half as long as one by one."""
+    """``<stem>.gif``, ``<stem>.mp4`` and ``frames/<stem>_frame_000.png``... written at the same time: ffmpeg runs in
+    its own process and Pillow's encoders release the GIL, so on two cores this takes about half as long as one by
+    one. The frames sit in a subfolder: a "download all" zip of ``folder`` leaves them out."""
+    (folder / "frames").mkdir(exist_ok=True)
     with ThreadPoolExecutor(max_workers=3) as pool:
         gif = pool.submit(write_gif, frames, folder / f"{stem}.gif", fps)
         mp4 = pool.submit(write_mp4, frames, folder / f"{stem}.mp4", fps)
-        pngs = pool.submit(write_frames, frames, folder, f"{stem}_frame")
+        pngs = pool.submit(write_frames, frames, folder / "frames", f"{stem}_frame")
         return AnimationFiles(gif.result(), mp4.result(), pngs.result())

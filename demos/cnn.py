@@ -10,11 +10,13 @@ from typing import Any
 
 import gradio as gr
 
-from demos.downloads import new_result_folder, write_json, write_npy, write_png
+from demos.downloads import new_result_folder
 from demos.errors import user_facing
+from demos.export import explain_command, write_bundle
 from demos.inputs import image_with_examples, live_cost, method_dropdown, model_dropdown, pixels
 from demos.links import Field, example_photo, method_name
 from demos.render import overlay_figure
+from demos.results import write_explanation
 from explainers import METHODS, estimate, explain, get_method
 from explainers.manifest import manifest
 from explainers.registry import all_params
@@ -57,8 +59,9 @@ def explain_image(
     target: str | None,
     params: str | None,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
-) -> tuple[Any, str, str]:
-    """Overlay PNG, raw map (.npy, float32, image resolution) and the JSON manifest that reproduces the run."""
+) -> tuple[Any, str, str, str]:
+    """Overlay PNG, raw map (.npy, float32, image resolution), the JSON manifest that reproduces the run, and all of
+    them with a README (how to replay it with the command line) as one zip."""
     rgb = pixels(image)
     loaded = load_model(model)
     progress(0.0, desc="starting")
@@ -66,14 +69,12 @@ def explain_image(
     title = f"{result.method} for {result.target_label!r} (class {result.target})"
     overlay = overlay_figure(rgb, result.attribution, title)
     folder = new_result_folder()
-    stem = f"{get_method(method).key}_{result.target}"
-    write_png(folder, f"{stem}_overlay", overlay)
-    record = manifest(loaded, rgb, result)
-    return (
-        overlay,
-        str(write_npy(folder, f"{stem}_map", result.attribution)),
-        str(write_json(folder, f"{stem}_manifest", record)),
+    written = write_explanation(
+        folder, f"{get_method(method).key}_{result.target}", overlay, result.attribution, manifest(loaded, rgb, result)
     )
+    files = written.files
+    bundle = write_bundle(folder, f"{title} on an uploaded image", [explain_command(files["manifest"].name)], "results")
+    return overlay, str(files["map"]), str(files["manifest"]), str(bundle)
 
 
 @user_facing
@@ -140,6 +141,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
             )
             raw_map = gr.File(label="Raw map (.npy, float32, image resolution)")
             record = gr.File(label="Manifest (.json)", elem_id="cnn-manifest")
+            bundle = gr.File(label="Download all (.zip)", elem_id="cnn-bundle")
 
     def show_method(method_name: str) -> list[Any]:
         key = get_method(method_name).key
@@ -168,7 +170,9 @@ def build(app: gr.Blocks) -> dict[str, Field]:
     # still be in flight; the click's first step rewrites the box, the second is the /explain endpoint itself.
     explain_button.click(
         _params_json, [method, *components], params, api_visibility="private", show_progress="hidden"
-    ).then(explain_image, [image, model, method, target, params], [overlay, raw_map, record], api_name="explain")
+    ).then(
+        explain_image, [image, model, method, target, params], [overlay, raw_map, record, bundle], api_name="explain"
+    )
 
     return {"example": Field(image, example_photo), "method": Field(method, method_name)}
 

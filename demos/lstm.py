@@ -1,78 +1,45 @@
 """The LSTM tab: pick a series and a task, see the cost, train live, watch what the forget gate keeps, download.
 
 Wiring only: series come from ``hub_models.series``, training and gates from ``explainers.lstm_training``, frames from
-``demos.lstm_render``, files from ``demos.animation`` and ``demos.downloads``.
+``demos.lstm_render``, files from ``demos.results`` (as the command line writes them) and ``demos.export``.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import gradio as gr
-import numpy as np
 
-from demos.animation import write_animation
-from demos.downloads import new_result_folder, write_json, write_npz, write_png
+from demos.downloads import new_result_folder
 from demos.errors import user_facing
+from demos.export import lstm_command, write_bundle
 from demos.inputs import live_cost
 from demos.links import Field, one_of
-from demos.lstm_render import epochs_figure, render_frames
+from demos.lstm_render import render_frames
+from demos.results import write_lstm
 from demos.scrubber import frame_at, slider_over
 from explainers.lstm_training import (
+    CSV_CHOICE,
     PARAMS,
     TASKS,
     LstmRun,
     LstmSettings,
-    SequenceData,
-    classification_data,
     estimate_seconds,
-    forecast_data,
+    sequence_data,
     train_lstm,
 )
-from explainers.manifest import package_versions
 from hub_models.errors import UserInputError
-from hub_models.series import (
-    DEFAULT_SERIES,
-    LABELLED_SETS,
-    SERIES_TITLES,
-    load_labelled,
-    load_series,
-    series_from_csv,
-)
+from hub_models.series import DEFAULT_SERIES, LABELLED_SETS, SERIES_TITLES
 
-CSV_CHOICE = "csv"
 SERIES_CHOICES = [
     *[(title, key) for key, title in SERIES_TITLES.items()],
     *[(title, key) for key, title in LABELLED_SETS.items()],
     ("Uploaded CSV (time column optional, numeric columns; the first is forecast)", CSV_CHOICE),
 ]
-FPS = 8
 TRAINING_SHARE = 0.75
 """Of the progress bar; rendering and encoding the frames take the rest."""
-
-
-def sequence_data(series: str | None, csv: str | None, task: str | None, window: int) -> SequenceData:
-    """The training data the controls describe, or a message saying what does not fit together."""
-    task = task or "forecast"
-    if task not in TASKS:
-        raise UserInputError(f"Unknown task {task!r}. Choose one of: {', '.join(TASKS)}.")
-    series = series or DEFAULT_SERIES
-    if series in LABELLED_SETS:
-        if task != "classify":
-            raise UserInputError(f"{series} is a set of labelled days, not one series: choose the task 'classify'.")
-        return classification_data(load_labelled(series))
-    if task == "classify":
-        raise UserInputError(
-            f"Classification needs a labelled set: choose {', '.join(LABELLED_SETS)}, or forecast this series."
-        )
-    if series == CSV_CHOICE:
-        return forecast_data(series_from_csv(csv), window)
-    if series not in SERIES_TITLES:
-        choices = ", ".join([*SERIES_TITLES, *LABELLED_SETS, CSV_CHOICE])
-        raise UserInputError(f"Unknown series {series!r}. Choose one of: {choices}.")
-    return forecast_data(load_series(series), window)
 
 
 def _settings(values: tuple[Any, ...]) -> LstmSettings:
@@ -93,44 +60,6 @@ def cost_preview(series: str | None, csv: str | None, task: str | None, *values:
         f"**Cost:** {len(data.train[0]):,} training sequences x {data.window} steps x {settings.epochs} epochs, "
         f"then {data.window} frames; about {seconds:.0f} s here."
     )
-
-
-def _gates_arrays(run: LstmRun) -> dict[str, np.ndarray]:
-    arrays = {name: values[:, 0] for name, values in run.gates.arrays().items()}
-    arrays["epoch_mean_forget"] = run.epoch_forget
-    arrays["inputs"] = run.data.validation[0][run.sample].numpy()
-    arrays["shown_values"] = run.data.shown[run.sample]
-    arrays["times"] = run.data.times[run.sample].astype(str)
-    return arrays
-
-
-def _record(run: LstmRun, series: str, seconds: dict[str, float]) -> dict[str, Any]:
-    data = run.data
-    truth = data.truth[run.sample]
-    if data.task == "classify":
-        outcome = {"probabilities": dict(zip(data.classes, map(float, run.prediction), strict=True))}
-        outcome["truth"] = data.classes[int(truth)]
-    else:
-        outcome = {
-            "forecast": float(run.prediction),
-            "truth": float(truth),
-            "last_value": float(data.offset[run.sample]),
-        }
-    return {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "series": {"key": series, "name": data.name, "note": data.note, "step": data.step_name},
-        "task": data.task,
-        "settings": {param.name: getattr(run.settings, param.name) for param in PARAMS}
-        | {"batch_size": run.settings.batch_size},
-        "split": {"train_sequences": len(data.train[0]), "validation_sequences": len(data.validation[0])},
-        "animated_sequence": {"index": run.sample, **outcome},
-        "metrics": run.metrics,
-        "history": run.history,
-        "memory_summary": run.summary,
-        "timing_seconds": {name: round(value, 3) for name, value in seconds.items()},
-        "gate_order": "nn.LSTM's i, f, g, o; gates.npz arrays are layers x steps x hidden units",
-        "versions": package_versions(),
-    }
 
 
 def _summary(run: LstmRun) -> str:
@@ -160,8 +89,9 @@ def lstm_train(
     sequence: int,
     show_gates: bool,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
-) -> tuple[str, str, str, dict[str, Any]]:
-    """Animation (GIF), metrics (JSON) and gate tensors (.npz); the tab's other views come from the last value."""
+) -> tuple[str, str, str, str, dict[str, Any]]:
+    """Animation (GIF), metrics (JSON), gate tensors (.npz), everything as one zip; the tab's other views come from
+    the last value (not part of the API)."""
     settings = _settings((hidden_size, layers, window, epochs, learning_rate, seed))
     data = sequence_data(series, csv, task, settings.window)
     if isinstance(sequence, bool) or not isinstance(sequence, int | float) or sequence != int(sequence):
@@ -171,22 +101,25 @@ def lstm_train(
     progress(TRAINING_SHARE, desc=f"rendering {data.window} frames")
     started = time.perf_counter()
     frames = render_frames(run, bool(show_gates))
-    rendered = time.perf_counter()
+    seconds = {**run.seconds, "rendering": time.perf_counter() - started}
     folder = new_result_folder()
-    stem = f"lstm_{series or DEFAULT_SERIES}_{data.task}"
-    animation = write_animation(frames, folder, stem, FPS)
-    gif, mp4, frame_paths = animation.gif, animation.mp4, animation.frames
-    epochs_png = write_png(folder, f"{stem}_epochs", epochs_figure(run))
-    seconds = {**run.seconds, "rendering": rendered - started, "encoding": time.perf_counter() - rendered}
-    gates = write_npz(folder, f"{stem}_gates", _gates_arrays(run))
-    metrics = write_json(folder, f"{stem}_metrics", _record(run, series or DEFAULT_SERIES, seconds))
+    key = series or DEFAULT_SERIES
+    written = write_lstm(folder, run, frames, key, seconds)
+    files = written.files
+    values = {param.name: getattr(settings, param.name) for param in PARAMS}
+    if key == CSV_CHOICE:
+        shutil.copyfile(csv, folder / "series.csv")  # the bundle reproduces the run from the user's own file
+    command = lstm_command(
+        values, key if key != CSV_CHOICE else None, "series.csv" if key == CSV_CHOICE else None, run.sample
+    )
+    bundle = write_bundle(folder, f"an LSTM trained on {data.name} ({data.task})", [command], "lstm_results")
     views = {
-        "frames": frame_paths,
-        "media": [str(gif), str(mp4)],
-        "epochs": str(epochs_png),
+        "frames": written.frames,
+        "media": [str(files["gif"]), str(files["mp4"])],
+        "epochs": str(files["epochs"]),
         "summary": _summary(run),
     }
-    return str(gif), str(metrics), str(gates), views
+    return str(files["gif"]), str(files["metrics"]), str(files["npz"]), str(bundle), views
 
 
 def show_views(views: dict[str, Any] | None) -> tuple[Any, ...]:
@@ -265,6 +198,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
                 metrics = gr.File(label="Metrics (.json)", elem_id="lstm-metrics")
                 gates = gr.File(label="Gates (.npz)", elem_id="lstm-gates")
                 media = gr.Files(label="Animation (GIF, MP4)")
+                bundle = gr.File(label="Download all (.zip)", elem_id="lstm-bundle")
     views = gr.State(None)
 
     inputs = [series, csv, task, *params]
@@ -274,7 +208,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
     train_button.click(
         lstm_train,
         [*inputs, sequence, show_gates],
-        [animation, metrics, gates, views],
+        [animation, metrics, gates, bundle, views],
         api_name="lstm_train",
     ).success(show_views, views, [video, step, frame, summary, epochs_view, media], api_visibility="private")
     step.change(show_frame, [views, step], frame, api_visibility="private", show_progress="hidden")

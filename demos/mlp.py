@@ -6,25 +6,23 @@ Wiring only: data from ``hub_models.tabular``, training and diagnosis from ``exp
 
 from __future__ import annotations
 
-from pathlib import Path
+import shutil
 from typing import Any
 
 import gradio as gr
-import numpy as np
 
-from demos.animation import write_animation
-from demos.downloads import new_result_folder, write_json
+from demos.downloads import new_result_folder
 from demos.errors import user_facing
+from demos.export import mlp_command, write_bundle
 from demos.inputs import live_cost
 from demos.links import Field, one_of
 from demos.mlp_render import render_frames
+from demos.results import write_mlp
 from demos.scrubber import frame_at, slider_over
-from explainers.manifest import package_versions
 from explainers.mlp_dynamics import (
     DEFAULT_PRESET,
     PARAMS,
     PRESETS,
-    MlpRun,
     estimated_training_seconds,
     preset_values,
     settings_from,
@@ -32,8 +30,6 @@ from explainers.mlp_dynamics import (
 )
 from explainers.training_cost import FRAME_SECONDS
 from hub_models.tabular import BUNDLED, DEFAULT_DATASET, TabularData, bundled_dataset, csv_columns, csv_dataset
-
-FPS = 6
 
 
 def _data(dataset: str | None, csv_file: str | None, label_column: str | None) -> TabularData:
@@ -70,29 +66,6 @@ def cost_preview(dataset: str | None, csv_file: str | None, label_column: str | 
     )
 
 
-def _write_results(run: MlpRun, frames: list[np.ndarray]) -> tuple[Path, dict[str, Path], list[str]]:
-    folder = new_result_folder()
-    metrics = run.metrics() | {"versions": package_versions()}
-    activations = {f"hidden{i}": layer for i, layer in enumerate(run.activations, start=1)}
-    dead = {f"dead_hidden{i}": d for i, d in enumerate(run.dead, start=1)}
-    np.savez_compressed(
-        folder / "mlp_activations.npz",
-        probabilities=run.probabilities,
-        sample_labels=run.sample_labels,
-        epochs=np.array([r["epoch"] for r in run.history]),
-        **activations,
-        **dead,
-    )
-    animation = write_animation(frames, folder, "mlp_training", FPS)
-    files = {
-        "gif": animation.gif,
-        "mp4": animation.mp4,
-        "metrics": write_json(folder, "mlp_metrics", metrics),
-        "npz": folder / "mlp_activations.npz",
-    }
-    return folder, files, animation.frames
-
-
 @user_facing
 def train(
     dataset: str | None,
@@ -100,25 +73,31 @@ def train(
     label_column: str | None,
     *controls: Any,
     progress: gr.Progress = gr.Progress(),
-) -> tuple[str, str, str, str, str, str, list[str]]:
-    """Animation (GIF), final frame (PNG), metrics (JSON), animation (MP4), activations (.npz), the reading, and
-    (for the epoch slider, not part of the API) every frame's PNG."""
+) -> tuple[str, str, str, str, str, str, str, list[str]]:
+    """Animation (GIF), final frame (PNG), metrics (JSON), animation (MP4), activations (.npz), everything as one
+    zip, the reading, and (for the epoch slider, not part of the API) every frame's PNG."""
     data = _data(dataset, csv_file, label_column)
     settings = settings_from(_values(*controls))
     progress(0.0, desc="training")
     run = train_mlp(data, settings, lambda done, text: progress(0.9 * done, desc=text))
     progress(0.9, desc=f"drawing {len(run.history)} frames")
     frames = render_frames(run)
-    _, files, frame_paths = _write_results(run, frames)
-    reading = run.metrics()["reading"]
+    folder = new_result_folder()
+    written = write_mlp(folder, run, frames)
+    files = written.files
+    if csv_file:
+        shutil.copyfile(csv_file, folder / "data.csv")  # the bundle reproduces the run from the user's own file
+    command = mlp_command(_values(*controls), dataset, "data.csv" if csv_file else None, label_column)
+    bundle = write_bundle(folder, f"an MLP trained on {data.name}", [command], "mlp_results")
     return (
         str(files["gif"]),
-        frame_paths[-1],
+        str(files["final"]),
         str(files["metrics"]),
         str(files["mp4"]),
         str(files["npz"]),
-        f"**Reading.** {reading}" + (f"\n\n*{data.note}*" if data.note else ""),
-        frame_paths,
+        str(bundle),
+        f"**Reading.** {run.metrics()['reading']}" + (f"\n\n*{data.note}*" if data.note else ""),
+        written.frames,
     )
 
 
@@ -170,13 +149,14 @@ def build(app: gr.Blocks) -> dict[str, Field]:
                 video = gr.File(label="Animation (MP4)")
                 metrics = gr.File(label="Metrics (JSON)", elem_id="mlp-metrics")
                 activations = gr.File(label="Activations per epoch (.npz)")
+                bundle = gr.File(label="Download all (.zip)", elem_id="mlp-bundle")
 
     inputs = [dataset, csv_file, label_column, *controls]
     csv_file.change(label_choices, csv_file, label_column, api_visibility="private")
     preset.change(apply_preset, preset, controls, api_visibility="private")
     live_cost(app, cost_preview, inputs, cost)
     train_button.click(
-        train, inputs, [animation, frame, metrics, video, activations, reading, frames], api_name="mlp_train"
+        train, inputs, [animation, frame, metrics, video, activations, bundle, reading, frames], api_name="mlp_train"
     ).success(slider_over, frames, epoch, api_visibility="private")
     epoch.change(frame_at, [frames, epoch], frame, api_visibility="private", show_progress="hidden")
     return {"dataset": Field(dataset, one_of(*BUNDLED)), "preset": Field(preset, one_of(*PRESETS))}

@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,27 +27,25 @@ import numpy as np
 from tqdm import tqdm
 
 from demos import lstm_render, mlp_render
-from demos.animation import write_gif
-from demos.downloads import write_json, write_npy, write_npz, write_png
 from demos.export import detect_command, explain_command, lstm_command, mlp_command, write_readme
 from demos.render import box_overlay_figure, overlay_figure
+from demos.results import write_explanation, write_lstm, write_mlp
 from explainers.base import Method, ProgressFn
 from explainers.detection import DETECTION_METHODS, explain_box
 from explainers.explain import explain
+from explainers.lstm_training import CSV_CHOICE, LstmSettings, sequence_data, train_lstm
 from explainers.lstm_training import PARAMS as LSTM_PARAMS
-from explainers.lstm_training import LstmSettings, classification_data, forecast_data, train_lstm
-from explainers.manifest import manifest, package_versions
+from explainers.manifest import manifest
 from explainers.mlp_dynamics import preset_values, settings_from, train_mlp
 from explainers.registry import get_method, parse_params, validate_params
 from hub_models import load_image, load_model
 from hub_models.detectors import load_detector
 from hub_models.errors import UserInputError
-from hub_models.series import DEFAULT_SERIES, LABELLED_SETS, load_labelled, load_series, series_from_csv
+from hub_models.series import DEFAULT_SERIES, LABELLED_SETS
 from hub_models.tabular import DEFAULT_DATASET, bundled_dataset, csv_dataset
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 USER_ERROR = 2
-FPS = 6
 
 
 def image_paths(source: Path) -> list[Path]:
@@ -114,13 +113,6 @@ def for_each_image(
         print(folder, flush=True)
 
 
-def write_result(folder: Path, stem: str, overlay: np.ndarray, attribution: np.ndarray, record: dict[str, Any]) -> str:
-    """The overlay PNG, raw map and manifest, named as the app names them; returns the manifest's file name."""
-    write_png(folder, f"{stem}_overlay", overlay)
-    write_npy(folder, f"{stem}_map", attribution)
-    return write_json(folder, f"{stem}_manifest", record).name
-
-
 def validated(method: Method, params: str | dict[str, Any] | None) -> str:
     """The method's key once its parameters check out: a mistake shows before any model loads."""
     validate_params(method, parse_params(params))
@@ -156,9 +148,9 @@ def run_explain(args: argparse.Namespace) -> None:
             result = explain(loaded, rgb, method, target, params, report)
         title = f"{result.method} for {result.target_label!r} (class {result.target})"
         overlay = overlay_figure(rgb, result.attribution, title)
-        name = write_result(
-            folder, f"{key}_{result.target}", overlay, result.attribution, manifest(loaded, rgb, result)
-        )
+        stem = f"{key}_{result.target}"
+        written = write_explanation(folder, stem, overlay, result.attribution, manifest(loaded, rgb, result))
+        name = written.files["manifest"].name
         write_readme(folder, f"{title} on {path.name}", [explain_command(name, str(path.resolve()))])
 
     for_each_image(paths, args.out, record, one)
@@ -191,8 +183,9 @@ def run_detect(args: argparse.Namespace) -> None:
             result = explain_box(detector, pixels, index, method, params, letterbox, report)
         title = f"{result.method} for box #{result.target}: {result.target_label} {result.extra['score']:.2f}"
         overlay = box_overlay_figure(pixels, result.attribution, title, result.extra["box"])
-        written = {**manifest(detector, pixels, result), "detection": result.extra}  # type: ignore[arg-type]
-        name = write_result(folder, f"{key}_box{result.target}", overlay, result.attribution, written)
+        record = {**manifest(detector, pixels, result), "detection": result.extra}  # type: ignore[arg-type]
+        written = write_explanation(folder, f"{key}_box{result.target}", overlay, result.attribution, record)
+        name = written.files["manifest"].name
         write_readme(folder, f"{title} on {path.name}", [detect_command(name, str(path.resolve()))])
 
     for_each_image(paths, args.out, record, one)
@@ -205,16 +198,9 @@ def run_mlp(args: argparse.Namespace) -> None:
     data = csv_dataset(str(args.csv), args.label) if args.csv else bundled_dataset(args.dataset or DEFAULT_DATASET)
     with progress_bar(f"training on {data.name}") as report:
         run = train_mlp(data, settings, report)
-    frames = mlp_render.render_frames(run)
     folder = args.out
     folder.mkdir(parents=True, exist_ok=True)
-    write_gif(frames, folder / "mlp_training.gif", FPS)
-    write_png(folder, "mlp_final_epoch", frames[-1])
-    write_json(folder, "mlp_metrics", run.metrics() | {"versions": package_versions()})
-    layers = {f"hidden{i}": layer for i, layer in enumerate(run.activations, start=1)}
-    write_npz(
-        folder, "mlp_activations", {"probabilities": run.probabilities, "sample_labels": run.sample_labels, **layers}
-    )
+    write_mlp(folder, run, mlp_render.render_frames(run))
     values = preset_values(args.preset) | overrides
     csv = str(args.csv.resolve()) if args.csv else None
     write_readme(folder, f"an MLP trained on {data.name}", [mlp_command(values, args.dataset, csv, args.label)])
@@ -230,34 +216,16 @@ def run_lstm(args: argparse.Namespace) -> None:
             f"The LSTM has no parameter {unknown[0]!r}. Allowed: {', '.join(p.name for p in LSTM_PARAMS)}."
         )
     settings = LstmSettings(**values)
-    series = args.series or DEFAULT_SERIES
-    if args.csv:
-        data = forecast_data(series_from_csv(args.csv), settings.window)
-    elif series in LABELLED_SETS:
-        data = classification_data(load_labelled(series))
-    else:
-        data = forecast_data(load_series(series), settings.window)
+    series = CSV_CHOICE if args.csv else args.series or DEFAULT_SERIES
+    task = "classify" if series in LABELLED_SETS else "forecast"
+    data = sequence_data(series, str(args.csv) if args.csv else None, task, settings.window)
     with progress_bar(f"training on {data.name}") as report:
         run = train_lstm(data, settings, args.sequence, report)
     folder = args.out
     folder.mkdir(parents=True, exist_ok=True)
-    write_gif(lstm_render.render_frames(run), folder / "lstm_gates.gif", FPS)
-    gates = {name: array[:, 0] for name, array in run.gates.arrays().items()}
-    write_npz(folder, "lstm_gates", gates | {"epoch_mean_forget": run.epoch_forget})
-    write_json(
-        folder,
-        "lstm_metrics",
-        {
-            "series": series if not args.csv else str(args.csv),
-            "task": data.task,
-            "settings": {p.name: getattr(run.settings, p.name) for p in LSTM_PARAMS},
-            "animated_sequence": run.sample,
-            "metrics": run.metrics,
-            "history": run.history,
-            "memory_summary": run.summary,
-            "versions": package_versions(),
-        },
-    )
+    started = time.perf_counter()
+    frames = lstm_render.render_frames(run)
+    write_lstm(folder, run, frames, series, {**run.seconds, "rendering": time.perf_counter() - started})
     csv = str(args.csv.resolve()) if args.csv else None
     command = lstm_command(values, args.series, csv, args.sequence)
     write_readme(folder, f"an LSTM trained on {data.name} ({data.task})", [command])

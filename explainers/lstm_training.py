@@ -22,7 +22,16 @@ from explainers.runtime import torch_threads
 from explainers.training import LossFn, TrainingSettings, fit
 from explainers.training_cost import FRAME_SECONDS, training_seconds
 from hub_models.errors import UserInputError
-from hub_models.series import LabelledSequences, Series
+from hub_models.series import (
+    DEFAULT_SERIES,
+    LABELLED_SETS,
+    SERIES_TITLES,
+    LabelledSequences,
+    Series,
+    load_labelled,
+    load_series,
+    series_from_csv,
+)
 
 TASKS = {"forecast": "Forecast the next value", "classify": "Classify sequences"}
 VALIDATION_FRACTION = 0.2
@@ -283,3 +292,29 @@ def estimate_seconds(data: SequenceData, settings: LstmSettings) -> float:
         batch_size=settings.batch_size,
     )
     return seconds + data.window * FRAME_SECONDS
+
+
+CSV_CHOICE = "csv"
+"""The series key that means: the uploaded CSV."""
+
+
+def sequence_data(series: str | None, csv: str | None, task: str | None, window: int) -> SequenceData:
+    """The training data the controls describe, or a message saying what does not fit together."""
+    task = task or "forecast"
+    if task not in TASKS:
+        raise UserInputError(f"Unknown task {task!r}. Choose one of: {', '.join(TASKS)}.")
+    series = series or DEFAULT_SERIES
+    if series in LABELLED_SETS:
+        if task != "classify":
+            raise UserInputError(f"{series} is a set of labelled days, not one series: choose the task 'classify'.")
+        return classification_data(load_labelled(series))
+    if task == "classify":
+        raise UserInputError(
+            f"Classification needs a labelled set: choose {', '.join(LABELLED_SETS)}, or forecast this series."
+        )
+    if series == CSV_CHOICE:
+        return forecast_data(series_from_csv(csv), window)
+    if series not in SERIES_TITLES:
+        choices = ", ".join([*SERIES_TITLES, *LABELLED_SETS, CSV_CHOICE])
+        raise UserInputError(f"Unknown series {series!r}. Choose one of: {choices}.")
+    return forecast_data(load_series(series), window)

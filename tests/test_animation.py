@@ -59,5 +59,5 @@ def test_write_animation_writes_all_three_and_they_agree(tmp_path):
         assert gif.n_frames == 4
     with imageio.get_reader(files.mp4) as reader:
         assert len(list(reader.iter_data())) == 4
-    assert [p.rsplit("/", 1)[1] for p in files.frames] == [f"clip_frame_{i:03d}.png" for i in range(4)]
+    assert files.frames == [str(tmp_path / "frames" / f"clip_frame_{i:03d}.png") for i in range(4)]
     np.testing.assert_array_equal(np.asarray(Image.open(files.frames[3])), frames[3])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def test_classify_finds_the_cat(client, chelsea_file, mobilenet):
 
 
 def test_explain_returns_overlay_map_and_manifest(client, chelsea_file, chelsea):
-    overlay, raw_map, manifest_file = client.predict(chelsea_file, "", "Grad-CAM", "", "", api_name="/explain")
+    overlay, raw_map, manifest_file, bundle = client.predict(chelsea_file, "", "Grad-CAM", "", "", api_name="/explain")
     assert Image.open(overlay).format == "PNG"
     attribution = np.load(raw_map)
     assert attribution.shape == chelsea.shape[:2] and attribution.dtype == np.float32
@@ -52,11 +53,21 @@ def test_explain_returns_overlay_map_and_manifest(client, chelsea_file, chelsea)
     assert record["parameters"] == {"layer": ""}
     assert record["versions"]["torch"] == "2.14.1"
     assert record["timing"]["model_evaluations"] == 2
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        readme = archive.read("README.txt").decode()
+    assert names == {
+        "README.txt",
+        f"gradcam_{record['target']['index']}_overlay.png",
+        Path(raw_map).name,
+        Path(manifest_file).name,
+    }
+    assert f"python -m explainers explain IMAGE --manifest {Path(manifest_file).name}" in readme
 
 
 def test_manifest_reproduces_a_stochastic_run(client, chelsea_file):
     params = json.dumps({"nb_samples": 64, "seed": 7})
-    _, first_map, manifest_file = client.predict(chelsea_file, "", "rise", "tiger cat", params, api_name="/explain")
+    _, first_map, manifest_file, _ = client.predict(chelsea_file, "", "rise", "tiger cat", params, api_name="/explain")
     record = json.loads(Path(manifest_file).read_text())
     assert record["target"] == {"index": 282, "label": "tiger cat"}
     assert record["seed"] == 7 and record["parameters"]["nb_samples"] == 64

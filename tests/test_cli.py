@@ -139,9 +139,10 @@ def test_mlp_and_lstm_write_their_animation_metrics_and_arrays(tmp_path):
 
     lstm_params = json.dumps({"epochs": 1, "hidden_size": 4, "window": 8})
     assert main(["lstm", "--series", "airline", "--params", lstm_params, "--out", str(tmp_path / "lstm")]) == 0
-    record = json.loads((tmp_path / "lstm" / "lstm_metrics.json").read_text())
+    record = json.loads((tmp_path / "lstm" / "lstm_airline_forecast_metrics.json").read_text())
     assert record["settings"]["hidden_size"] == 4 and record["task"] == "forecast"
-    assert Image.open(tmp_path / "lstm" / "lstm_gates.gif").n_frames == 8
+    assert Image.open(tmp_path / "lstm" / "lstm_airline_forecast.gif").n_frames == 8
+    assert (tmp_path / "lstm" / "lstm_airline_forecast.mp4").is_file(), "the same files as the tab's download"
     assert "python -m explainers lstm --series airline" in (tmp_path / "lstm" / "README.txt").read_text()
 
 

@@ -295,7 +295,7 @@ def test_api_explains_a_hub_model_and_the_manifest_records_its_commit(app_url, f
     photo = handle_file(str(example_photo_paths()["chelsea"]))
     top = client.predict(photo, TIMM_CUSTOM, api_name="/classify")
     assert top["label"] in CUSTOM_LABELS
-    _, raw_map, manifest_file = client.predict(photo, TIMM_CUSTOM, "Grad-CAM", "flower 3", "", api_name="/explain")
+    _, raw_map, manifest_file, _ = client.predict(photo, TIMM_CUSTOM, "Grad-CAM", "flower 3", "", api_name="/explain")
     assert np.load(raw_map).shape == chelsea.shape[:2]
     record = json.loads(Path(manifest_file).read_text())
     assert record["model"]["id"] == TIMM_CUSTOM

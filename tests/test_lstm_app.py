@@ -35,9 +35,9 @@ def test_lstm_train_endpoint_takes_a_series_and_returns_three_files(client):
         "sequence",
         "show_gates",
     ]
-    assert len(endpoint["returns"]) == 3
+    assert len(endpoint["returns"]) == 4
 
-    gif, metrics, gates = client.predict("co2", None, "forecast", *QUICK, -1, True, api_name="/lstm_train")
+    gif, metrics, gates, _ = client.predict("co2", None, "forecast", *QUICK, -1, True, api_name="/lstm_train")
     with Image.open(gif) as animation:
         assert animation.format == "GIF" and animation.n_frames == 26
     record = json.loads(Path(metrics).read_text())
@@ -50,7 +50,9 @@ def test_lstm_train_endpoint_takes_a_series_and_returns_three_files(client):
 def test_an_uploaded_csv_through_the_api(client, tmp_path):
     path = tmp_path / "tides.csv"
     path.write_text("hour;height\n" + "\n".join(f"{i};{np.sin(i / 2):.3f}" for i in range(200)))
-    _, metrics, _ = client.predict("csv", handle_file(str(path)), "forecast", *QUICK, 0, False, api_name="/lstm_train")
+    _, metrics, _, _ = client.predict(
+        "csv", handle_file(str(path)), "forecast", *QUICK, 0, False, api_name="/lstm_train"
+    )
     record = json.loads(Path(metrics).read_text())
     assert record["series"]["name"] == "tides.csv" and record["animated_sequence"]["index"] == 0
 

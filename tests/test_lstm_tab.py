@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import imageio.v2 as imageio
@@ -27,7 +28,7 @@ def airline_run():
 
 
 def test_animation_has_one_frame_per_window_step_and_both_files_decode(airline_run):
-    gif, _, _, views = airline_run
+    gif, _, _, _, views = airline_run
     with Image.open(gif) as animation:
         assert animation.n_frames == SMALL["window"]
     mp4 = views["media"][1]
@@ -41,7 +42,7 @@ def test_animation_has_one_frame_per_window_step_and_both_files_decode(airline_r
 
 
 def test_metrics_and_gates_files(airline_run):
-    _, metrics, gates, views = airline_run
+    _, metrics, gates, bundle, views = airline_run
     record = json.loads(Path(metrics).read_text())
     assert record["task"] == "forecast" and record["settings"]["layers"] == 2
     assert [h["epoch"] for h in record["history"]] == [0, 1, 2]
@@ -53,6 +54,12 @@ def test_metrics_and_gates_files(airline_run):
         assert arrays[name].shape == (2, SMALL["window"], SMALL["hidden_size"])
     assert arrays["epoch_mean_forget"].shape == (3, 2, SMALL["hidden_size"])
     assert "What the forget gates keep" in views["summary"]
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        readme = archive.read("README.txt").decode()
+    assert {Path(metrics).name, Path(gates).name, "README.txt"} <= names
+    assert not any(name.endswith("_frame_000.png") for name in names), "the slider's frames stay out of the zip"
+    assert "python -m explainers lstm --series airline" in readme
 
 
 def test_same_seed_same_gates_through_the_files(airline_run):
@@ -63,7 +70,7 @@ def test_same_seed_same_gates_through_the_files(airline_run):
 
 
 def test_slider_views_scrub_the_written_frames(airline_run):
-    views = airline_run[3]
+    views = airline_run[4]
     video, slider, frame, _, epochs, media = show_views(views)
     assert slider["maximum"] == SMALL["window"] - 1 and frame == views["frames"][-1]
     assert show_frame(views, 3) == views["frames"][3] and show_frame(views, 99) == views["frames"][-1]
@@ -72,7 +79,7 @@ def test_slider_views_scrub_the_written_frames(airline_run):
 
 
 def test_classification_on_italy_power_demand():
-    gif, metrics, _, _ = _train("italy_power", "classify", layers=1, epochs=1)
+    gif, metrics, _, _, _ = _train("italy_power", "classify", layers=1, epochs=1)
     record = json.loads(Path(metrics).read_text())
     assert set(record["animated_sequence"]["probabilities"]) == {"winter day (Oct-Mar)", "summer day (Apr-Sep)"}
     with Image.open(gif) as animation:
@@ -82,8 +89,11 @@ def test_classification_on_italy_power_demand():
 def test_uploaded_csv_trains(tmp_path):
     path = tmp_path / "level.csv"
     path.write_text("step,level\n" + "\n".join(f"{i},{np.sin(i / 4):.4f}" for i in range(120)))
-    _, metrics, _, _ = _train("csv", csv=str(path), layers=1)
+    _, metrics, _, bundle, _ = _train("csv", csv=str(path), layers=1)
     assert json.loads(Path(metrics).read_text())["series"]["name"] == "level.csv"
+    with zipfile.ZipFile(bundle) as archive:
+        assert archive.read("series.csv") == path.read_bytes(), "the bundle carries the data it was trained on"
+        assert "--csv series.csv" in archive.read("README.txt").decode()
 
 
 @pytest.mark.parametrize(

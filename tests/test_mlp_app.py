@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import imageio.v2 as imageio
@@ -30,7 +31,7 @@ def short_run(client):
 
 
 def test_one_frame_per_recorded_epoch_in_gif_and_mp4(short_run):
-    gif, final, metrics_file, mp4, npz, reading = short_run
+    gif, final, metrics_file, mp4, npz, bundle, reading = short_run
     metrics = json.loads(Path(metrics_file).read_text())
     assert [epoch["epoch"] for epoch in metrics["epochs"]] == [0, 1, 2, 3, 4, 5]
     with Image.open(gif) as animation:
@@ -46,6 +47,11 @@ def test_one_frame_per_recorded_epoch_in_gif_and_mp4(short_run):
         assert arrays["dead_hidden1"].shape == (6, 16)
     assert reading.startswith("**Reading.**")
     assert metrics["classes"] == ["class_0", "class_1", "class_2"]
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        readme = archive.read("README.txt").decode()
+    assert {Path(gif).name, Path(mp4).name, Path(npz).name, Path(metrics_file).name, "README.txt"} <= names
+    assert "python -m explainers mlp --dataset wine" in readme
 
 
 def test_same_seed_same_metrics(client, short_run):

@@ -1,0 +1,128 @@
+"""The files a result is downloaded as, written the same way by the tabs and the command line (no gradio here).
+
+One writer per kind of result: an explanation (overlay PNG, raw map ``.npy``, manifest JSON), an MLP training run and
+an LSTM training run (animation GIF + MP4, the arrays ``.npz``, metrics JSON). The slider's per-frame PNGs go into a
+``frames/`` subfolder, which the "download all" zip leaves out (the GIF and MP4 hold the same frames).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from demos.animation import write_animation
+from demos.downloads import write_json, write_npy, write_npz, write_png
+from demos.lstm_render import epochs_figure
+from explainers.lstm_training import PARAMS as LSTM_PARAMS
+from explainers.lstm_training import LstmRun
+from explainers.manifest import package_versions
+from explainers.mlp_dynamics import MlpRun
+
+MLP_FPS = 6
+LSTM_FPS = 8
+
+
+@dataclass(frozen=True)
+class ResultFiles:
+    """What a writer wrote: named files, and the slider's frames in order (empty for a single picture)."""
+
+    files: dict[str, Path]
+    frames: list[str] = field(default_factory=list)
+
+
+def write_explanation(
+    folder: Path, stem: str, overlay: np.ndarray, attribution: np.ndarray, record: dict[str, Any]
+) -> ResultFiles:
+    """``<stem>_overlay.png``, ``<stem>_map.npy`` (float32, image resolution) and ``<stem>_manifest.json``."""
+    return ResultFiles(
+        {
+            "overlay": write_png(folder, f"{stem}_overlay", overlay),
+            "map": write_npy(folder, f"{stem}_map", attribution),
+            "manifest": write_json(folder, f"{stem}_manifest", record),
+        }
+    )
+
+
+def write_mlp(folder: Path, run: MlpRun, frames: list[np.ndarray]) -> ResultFiles:
+    """The MLP run's animation (GIF, MP4, frames), final frame, activations per epoch (.npz) and metrics (JSON)."""
+    animation = write_animation(frames, folder, "mlp_training", MLP_FPS)
+    activations = {f"hidden{i}": layer for i, layer in enumerate(run.activations, start=1)}
+    dead = {f"dead_hidden{i}": flags for i, flags in enumerate(run.dead, start=1)}
+    arrays = {
+        "probabilities": run.probabilities,
+        "sample_labels": run.sample_labels,
+        "epochs": np.array([record["epoch"] for record in run.history]),
+        **activations,
+        **dead,
+    }
+    files = {
+        "gif": animation.gif,
+        "mp4": animation.mp4,
+        "final": write_png(folder, "mlp_final_epoch", frames[-1]),
+        "metrics": write_json(folder, "mlp_metrics", run.metrics() | {"versions": package_versions()}),
+        "npz": write_npz(folder, "mlp_activations", arrays),
+    }
+    return ResultFiles(files, animation.frames)
+
+
+def _gates_arrays(run: LstmRun) -> dict[str, np.ndarray]:
+    arrays = {name: values[:, 0] for name, values in run.gates.arrays().items()}
+    arrays["epoch_mean_forget"] = run.epoch_forget
+    arrays["inputs"] = run.data.validation[0][run.sample].numpy()
+    arrays["shown_values"] = run.data.shown[run.sample]
+    arrays["times"] = run.data.times[run.sample].astype(str)
+    return arrays
+
+
+def lstm_record(run: LstmRun, series: str, seconds: dict[str, float]) -> dict[str, Any]:
+    """The LSTM run's metrics JSON: series, settings, split, the animated sequence, curves, summary, timings."""
+    data = run.data
+    truth = data.truth[run.sample]
+    if data.task == "classify":
+        outcome = {"probabilities": dict(zip(data.classes, map(float, run.prediction), strict=True))}
+        outcome["truth"] = data.classes[int(truth)]
+    else:
+        outcome = {
+            "forecast": float(run.prediction),
+            "truth": float(truth),
+            "last_value": float(data.offset[run.sample]),
+        }
+    return {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "series": {"key": series, "name": data.name, "note": data.note, "step": data.step_name},
+        "task": data.task,
+        "settings": {param.name: getattr(run.settings, param.name) for param in LSTM_PARAMS}
+        | {"batch_size": run.settings.batch_size},
+        "split": {"train_sequences": len(data.train[0]), "validation_sequences": len(data.validation[0])},
+        "animated_sequence": {"index": run.sample, **outcome},
+        "metrics": run.metrics,
+        "history": run.history,
+        "memory_summary": run.summary,
+        "timing_seconds": {name: round(value, 3) for name, value in seconds.items()},
+        "gate_order": "nn.LSTM's i, f, g, o; gates.npz arrays are layers x steps x hidden units",
+        "versions": package_versions(),
+    }
+
+
+def write_lstm(
+    folder: Path, run: LstmRun, frames: list[np.ndarray], series: str, seconds: dict[str, float]
+) -> ResultFiles:
+    """The LSTM run's animation (GIF, MP4, frames), epochs view (PNG), gates (.npz) and metrics (JSON); ``seconds``
+    (training, rendering) gains the time the animation took to write."""
+    stem = f"lstm_{series}_{run.data.task}"
+    started = time.perf_counter()
+    animation = write_animation(frames, folder, stem, LSTM_FPS)
+    seconds = seconds | {"encoding": time.perf_counter() - started}
+    files = {
+        "gif": animation.gif,
+        "mp4": animation.mp4,
+        "epochs": write_png(folder, f"{stem}_epochs", epochs_figure(run)),
+        "npz": write_npz(folder, f"{stem}_gates", _gates_arrays(run)),
+        "metrics": write_json(folder, f"{stem}_metrics", lstm_record(run, series, seconds)),
+    }
+    return ResultFiles(files, animation.frames)
