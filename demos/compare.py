@@ -12,9 +12,11 @@ import gradio as gr
 from demos.compare_render import caption, curves_figure
 from demos.downloads import new_result_folder, write_json, write_png
 from demos.errors import user_facing
+from demos.export import explain_command, write_bundle
 from demos.inputs import image_with_examples, live_cost, model_dropdown, pixels
 from demos.links import Field, example_photo
 from demos.render import overlay_figure
+from demos.results import write_explanation
 from explainers import METHODS, get_method
 from explainers.compare import (
     DEFAULT_METHODS,
@@ -24,7 +26,7 @@ from explainers.compare import (
     comparison_seconds,
     ranked,
 )
-from explainers.manifest import package_versions
+from explainers.manifest import manifest, package_versions
 from hub_models import load_model
 
 DEFAULT_SORT = "insertion"
@@ -53,20 +55,23 @@ def run_compare(
     preset: str,
     sort_by: str,
     progress: gr.Progress = gr.Progress(),
-) -> tuple[list[tuple[Any, str]], str, Any, list[list[Any]]]:
-    """Gallery (overlay, caption) best first, scores JSON, curves plot, and the scores as a table."""
+) -> tuple[list[tuple[Any, str]], str, Any, list[list[Any]], str]:
+    """Gallery (overlay, caption) best first, scores JSON, curves plot, the scores as a table, and every file (each
+    method's overlay, map and manifest too) as one zip."""
     rgb = pixels(image)
     loaded = load_model(model)
     results = compare(loaded, rgb, methods, preset, progress=lambda done, text: progress(done, desc=text))
     order = ranked(results, sort_by)
     folder = new_result_folder()
-    gallery = []
+    gallery, commands = [], []
     for result in order:
         explanation = result.explanation
         title = f"{explanation.method} for {explanation.target_label!r}"
         overlay = overlay_figure(rgb, explanation.attribution, title)
-        path = write_png(folder, f"{get_method(explanation.method).key}_overlay", overlay)
-        gallery.append((str(path), caption(result)))
+        stem = f"{get_method(explanation.method).key}_{explanation.target}"
+        written = write_explanation(folder, stem, overlay, explanation.attribution, manifest(loaded, rgb, explanation))
+        gallery.append((str(written.files["overlay"]), caption(result)))
+        commands.append(explain_command(written.files["manifest"].name))
     record = {
         "model": {"name": loaded.name, **loaded.source},
         "target": {"index": order[0].explanation.target, "label": order[0].explanation.target_label},
@@ -85,7 +90,11 @@ def run_compare(
         ]
         for result in order
     ]
-    return gallery, str(write_json(folder, "compare_scores", record)), curves_figure(order), table
+    scores = write_json(folder, "compare_scores", record)
+    curves = curves_figure(order)
+    write_png(folder, "compare_curves", curves)
+    bundle = write_bundle(folder, f"{len(order)} methods compared on an uploaded image", commands, "compare_results")
+    return gallery, str(scores), curves, table, str(bundle)
 
 
 def build(app: gr.Blocks) -> dict[str, Field]:
@@ -120,10 +129,15 @@ def build(app: gr.Blocks) -> dict[str, Field]:
             curves = gr.Image(
                 label="Deletion and insertion curves", show_label=False, format="png", type="numpy", interactive=False
             )
-            scores = gr.File(label="Scores (JSON)", elem_id="cmp-scores")
+            with gr.Row():
+                scores = gr.File(label="Scores (JSON)", elem_id="cmp-scores")
+                bundle = gr.File(label="Download all (.zip)", elem_id="cmp-bundle")
 
     live_cost(app, cost_preview, [model, methods, preset], cost)
     run.click(
-        run_compare, [image, model, methods, preset, sort_by], [gallery, scores, curves, table], api_name="compare"
+        run_compare,
+        [image, model, methods, preset, sort_by],
+        [gallery, scores, curves, table, bundle],
+        api_name="compare",
     )
     return {"example": Field(image, example_photo)}

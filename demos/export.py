@@ -56,6 +56,16 @@ def lstm_command(
     )
 
 
+def sanity_command(model: str, method: str, steps: int, url: str = "http://127.0.0.1:7860") -> str:
+    """The sanity check has no CLI subcommand: the call to the running app's ``/sanity_check`` that repeats it."""
+    image, model, method, url = (json.dumps(text) for text in (IMAGE_PLACEHOLDER, model, method, url))
+    call = (
+        "from gradio_client import Client, handle_file; "
+        f'print(Client({url}).predict(handle_file({image}), {model}, {method}, {steps}, api_name="/sanity_check"))'
+    )
+    return shlex.join(["python", "-c", call])
+
+
 def write_readme(folder: Path, title: str, commands: Sequence[str]) -> Path:
     """``folder/README.txt``: what the result is, its files, and the command lines that reproduce it."""
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != README and p.suffix != ".zip")

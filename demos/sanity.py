@@ -12,6 +12,7 @@ import gradio as gr
 
 from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
+from demos.export import sanity_command, write_bundle
 from demos.inputs import image_with_examples, live_cost, method_dropdown, model_dropdown, pixels
 from demos.sanity_render import similarity_plot, stage_caption, step_overlays
 from demos.scrubber import frame_at, slider_over
@@ -63,13 +64,21 @@ def sanity_check(
         "record": str(write_json(folder, f"{stem}_correlations", record)),
         "maps": str(write_npz(folder, f"{stem}_maps", {f"step{s.step}": s.attribution for s in result.stages})),
     }
+    view["bundle"] = str(
+        write_bundle(
+            folder,
+            f"a sanity check of {result.method}",
+            [sanity_command(model or "", result.method, steps_done)],
+            "sanity_results",
+        )
+    )
     gallery = [(frame, stage_caption(stage, steps_done)) for frame, stage in zip(frames, result.stages, strict=True)]
     return gallery, record, frames, view
 
 
 def show_result(frames: list[str], view: dict[str, str]) -> tuple[Any, ...]:
     """After a run: the verdict, the last step's picture (the slider sits there), the plot and the downloads."""
-    return view["verdict"], frames[-1], view["plot"], view["record"], view["maps"]
+    return view["verdict"], frames[-1], view["plot"], view["record"], view["maps"], view["bundle"]
 
 
 def build(app: gr.Blocks) -> None:
@@ -119,6 +128,7 @@ def build(app: gr.Blocks) -> None:
             with gr.Row():
                 record_file = gr.File(label="Correlations (JSON)", elem_id="sanity-record")
                 maps_file = gr.File(label="Maps, one per step (.npz)")
+                bundle = gr.File(label="Download all (.zip)", elem_id="sanity-bundle")
             with gr.Accordion("Correlations as JSON (what /sanity_check returns)", open=False):
                 correlations = gr.JSON(show_label=False)
 
@@ -128,6 +138,6 @@ def build(app: gr.Blocks) -> None:
     )
     finished.success(slider_over, frames, step, api_visibility="private")
     finished.success(
-        show_result, [frames, view], [verdict, frame, plot, record_file, maps_file], api_visibility="private"
+        show_result, [frames, view], [verdict, frame, plot, record_file, maps_file, bundle], api_visibility="private"
     )
     step.change(frame_at, [frames, step], frame, api_visibility="private", show_progress="hidden")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ def _chelsea():
 @pytest.mark.parametrize("sort_by", ["insertion", "deletion"])
 def test_compare_scores_every_method_and_sorts_best_first(client, sort_by):
     methods = ["Grad-CAM", "Edge detector (control)"]
-    gallery, scores_file, curves, table = client.predict(
+    gallery, scores_file, curves, table, bundle = client.predict(
         _chelsea(), "mobilenet_v2", methods, "fast", sort_by, api_name="/compare"
     )
     record = json.loads(Path(scores_file).read_text())
@@ -39,6 +40,12 @@ def test_compare_scores_every_method_and_sorts_best_first(client, sort_by):
     assert [item["caption"].split(":")[0] for item in gallery] == [row["method"] for row in rows]
     assert [row[0] for row in table["data"]] == [row["method"] for row in rows]
     assert np.asarray(Image.open(curves)).std() > 10
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        readme = archive.read("README.txt").decode()
+    target = record["target"]["index"]
+    assert {f"gradcam_{target}_manifest.json", f"edges_{target}_map.npy", "compare_scores.json"} <= names
+    assert f"python -m explainers explain IMAGE --manifest gradcam_{target}_manifest.json" in readme
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
@@ -86,3 +89,17 @@ def test_the_browser_runs_the_check_and_scrubs_the_steps(page, artifacts):
     page.locator("#sanity-plot img").screenshot(path=str(artifacts / "sanity_plot.png"))
     shown = np.asarray(Image.open(artifacts / "sanity_plot.png").convert("RGB"), dtype=float)
     assert shown.shape[1] > 300 and shown.std() > 10
+
+
+def test_the_download_all_zip_holds_every_step_and_the_call_that_repeats_it(chelsea_file):
+    from demos.sanity import sanity_check
+
+    _, _, frames, view = sanity_check.__wrapped__(
+        str(example_photo_paths()["chelsea"]), "", "Edge detector (control)", 2
+    )
+    with zipfile.ZipFile(view["bundle"]) as archive:
+        names = set(archive.namelist())
+        readme = archive.read("README.txt").decode()
+    assert {Path(frame).name for frame in frames} <= names
+    assert {Path(view["record"]).name, Path(view["maps"]).name} <= names
+    assert 'api_name="/sanity_check"' in readme and '"Edge detector (control)", 2' in readme
