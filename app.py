@@ -34,6 +34,7 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(PROJECT / ".cache" / "gradio"))
 import gradio as gr  # noqa: E402
 
 from demos import cnn, compare, detection, links, lstm, mlp, offering, sanity  # noqa: E402
+from hub_models.assets import DARKNET_PHOTOS  # noqa: E402
 from hub_models.bootstrap import bootstrap  # noqa: E402
 from hub_models.examples import example_photo_paths  # noqa: E402
 
@@ -41,9 +42,11 @@ TITLE = "xai-suite: explain deep networks"
 
 
 def build_app() -> gr.Blocks:
-    # The example photos are served from where setup put them (their folder holds nothing else), so a link can fill
-    # them into a tab's input.
-    gr.set_static_paths([Path(example_photo_paths()["chelsea"]).parent])
+    # The example photos are served from where setup put them (the classifiers' folder holds nothing else; the
+    # detection photos are named one by one), so a link can fill them into a tab's input.
+    gr.set_static_paths(
+        [Path(example_photo_paths()["chelsea"]).parent, *(a.path for a in DARKNET_PHOTOS.values() if a.path.is_file())]
+    )
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nPick a network, an input and a method; see why the network decided what it did.")
         with gr.Tabs() as tabs:
@@ -52,7 +55,7 @@ def build_app() -> gr.Blocks:
             with gr.Tab("CNN", id="cnn"):
                 cnn_fields = cnn.build(app)
             with gr.Tab("Detection", id="detection"):
-                detection.build(app)
+                detection_fields = detection.build(app)
             with gr.Tab("MLP", id="mlp"):
                 mlp_fields = mlp.build(app)
             with gr.Tab("LSTM", id="lstm"):
@@ -63,7 +66,7 @@ def build_app() -> gr.Blocks:
         fields = {
             "offering": {},
             "cnn": cnn_fields,
-            "detection": {},
+            "detection": detection_fields,
             "mlp": mlp_fields,
             "lstm": lstm_fields,
             "compare": compare_fields,

@@ -13,7 +13,7 @@ from demos.compare_render import caption, curves_figure
 from demos.downloads import new_result_folder, write_json, write_png
 from demos.errors import user_facing
 from demos.export import explain_command, write_bundle
-from demos.inputs import image_with_examples, live_cost, model_dropdown, pixels
+from demos.inputs import image_with_examples, live_cost, model_dropdown, uploaded_image
 from demos.links import Field, example_photo
 from demos.render import overlay_figure
 from demos.results import write_explanation
@@ -58,7 +58,7 @@ def run_compare(
 ) -> tuple[list[tuple[Any, str]], str, Any, list[list[Any]], str]:
     """Gallery (overlay, caption) best first, scores JSON, curves plot, the scores as a table, and every file (each
     method's overlay, map and manifest too) as one zip."""
-    rgb = pixels(image)
+    rgb = uploaded_image(image)
     loaded = load_model(model)
     results = compare(loaded, rgb, methods, preset, progress=lambda done, text: progress(done, desc=text))
     order = ranked(results, sort_by)

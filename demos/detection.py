@@ -6,20 +6,22 @@ Wiring only: detectors come from ``hub_models.detectors``, maps from ``explainer
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import gradio as gr
 
-from demos.cnn import _param_component
 from demos.components import ImageFile
-from demos.downloads import new_result_folder, write_json, write_npy, write_png
+from demos.downloads import new_result_folder
 from demos.errors import user_facing
+from demos.export import detect_command, write_bundle
+from demos.inputs import live_cost, uploaded_image
+from demos.links import Field, darknet_photo
+from demos.method_panel import MethodPanel
 from demos.render import box_overlay_figure, draw_detections
+from demos.results import write_explanation
 from explainers.detection import DETECTION_METHODS, estimate_box, explain_box
 from explainers.manifest import manifest
-from explainers.registry import all_params, get_method
-from hub_models import load_image
+from explainers.registry import get_method
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.card import model_card
 from hub_models.detectors import CURATED_HUB_DETECTORS, DEFAULT_DETECTOR, load_detector
@@ -27,14 +29,8 @@ from hub_models.errors import UserInputError
 
 DEFAULT_METHOD = "D-RISE"
 DEFAULT_THRESHOLD = 0.25
-PARAM_SLOTS = [(key, param) for key, method in DETECTION_METHODS.items() for param in all_params(method)]
-"""Every detection method's parameters in one flat list: one UI component each, in this order."""
-
-
-def _image(path: str | None):
-    if not path:
-        raise UserInputError("No image: upload one or click an example first.")
-    return load_image(path)
+PANEL = MethodPanel(DETECTION_METHODS)
+"""The method's controls; /explain_box's parameters are ``PANEL.as_json`` of them."""
 
 
 @user_facing
@@ -47,7 +43,7 @@ def detect(
 ) -> tuple[Any, dict[str, list]]:
     """The photo with its boxes drawn, and the detections: boxes (x1, y1, x2, y2 in photo pixels), labels, scores
     and indices (what /explain_box takes as the box index)."""
-    pixels = _image(image)
+    pixels = uploaded_image(image)
     loaded = load_detector(detector)
     found = loaded.detect(pixels, float(threshold), bool(letterbox))
     if not found:
@@ -92,9 +88,10 @@ def explain_detection(
     params: str | None,
     letterbox: bool = True,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
-) -> tuple[Any, str, str]:
-    """Overlay PNG (the box outlined), raw map (.npy, float32, photo resolution) and the manifest of the run."""
-    pixels = _image(image)
+) -> tuple[Any, str, str, str]:
+    """Overlay PNG (the box outlined), raw map (.npy, float32, photo resolution), the manifest of the run, and all of
+    them with a README (how to replay it with the command line) as one zip."""
+    pixels = uploaded_image(image)
     loaded = load_detector(detector)
     progress(0.0, desc="starting")
     result = explain_box(
@@ -104,13 +101,10 @@ def explain_detection(
     overlay = box_overlay_figure(pixels, result.attribution, title, result.extra["box"])
     folder = new_result_folder()
     stem = f"{get_method(method, DETECTION_METHODS).key}_box{result.target}"
-    write_png(folder, f"{stem}_overlay", overlay)
     record = {**manifest(loaded, pixels, result), "detection": result.extra}  # type: ignore[arg-type]
-    return (
-        overlay,
-        str(write_npy(folder, f"{stem}_map", result.attribution)),
-        str(write_json(folder, f"{stem}_manifest", record)),
-    )
+    files = write_explanation(folder, stem, overlay, result.attribution, record).files
+    bundle = write_bundle(folder, f"{title} on an uploaded image", [detect_command(files["manifest"].name)], "results")
+    return overlay, str(files["map"]), str(files["manifest"]), str(bundle)
 
 
 @user_facing
@@ -125,20 +119,12 @@ def show_detector_card(detector: str | None) -> str:
 @user_facing
 def cost_preview(detector: str | None, method: str, *values: Any) -> str:
     """The cost of the run the controls describe."""
-    return "**Cost:** " + estimate_box(load_detector(detector), method, _params_json(method, *values)).describe()
+    return "**Cost:** " + estimate_box(load_detector(detector), method, PANEL.as_json(method, *values)).describe()
 
 
-def _params_json(method_name: str, *values: Any) -> str:
-    """The selected method's parameter values (one per ``PARAM_SLOTS`` entry) as the JSON /explain_box takes."""
-    key = get_method(method_name, DETECTION_METHODS).key
-    return json.dumps({param.name: value for (k, param), value in zip(PARAM_SLOTS, values, strict=True) if k == key})
-
-
-def build(app: gr.Blocks) -> None:
-    """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``) and binds its events."""
+def build(app: gr.Blocks) -> dict[str, Field]:
+    """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``), binds its events; returns its link fields."""
     photos = [str(asset.path) for asset in DARKNET_PHOTOS.values() if asset.path.is_file()]
-    components: list[gr.components.Component] = []
-    groups: dict[str, gr.Group] = {}
 
     with gr.Row():
         with gr.Column(scale=5):
@@ -164,23 +150,8 @@ def build(app: gr.Blocks) -> None:
                 detections = gr.JSON(label="Detections (boxes, labels, scores, indices)")
         with gr.Column(scale=5):
             box = gr.Dropdown([], value=None, allow_custom_value=True, label="Box to explain", elem_id="det-box")
-            method = gr.Dropdown(
-                [m.name for m in DETECTION_METHODS.values()],
-                value=DEFAULT_METHOD,
-                allow_custom_value=True,
-                label="Method",
-                elem_id="det-method",
-            )
-            preset = gr.Radio(["fast", "default"], value="fast", label="Preset")
-            for spec in DETECTION_METHODS.values():
-                with gr.Group(visible=spec.name == DEFAULT_METHOD) as groups[spec.key]:
-                    components += [_param_component(param, param.fast) for k, param in PARAM_SLOTS if k == spec.key]
-            with gr.Accordion("Parameters as JSON (what /explain_box receives)", open=False):
-                params = gr.Code(
-                    language="json",
-                    value=_params_json(DEFAULT_METHOD, *[c.value for c in components]),
-                    interactive=False,
-                )
+            method = PANEL.build_method(DEFAULT_METHOD, "det-method")
+            PANEL.build_parameters("explain_box")
             cost = gr.Markdown(elem_id="det-cost")
             explain_button = gr.Button("Explain this box", variant="primary", elem_id="det-explain")
         with gr.Column(scale=6):
@@ -194,13 +165,7 @@ def build(app: gr.Blocks) -> None:
             )
             raw_map = gr.File(label="Raw map (.npy, float32, image resolution)")
             record = gr.File(label="Manifest (.json)", elem_id="det-manifest")
-
-    def show_method(method_name: str) -> list[Any]:
-        key = get_method(method_name, DETECTION_METHODS).key
-        return [gr.update(visible=k == key) for k in groups]
-
-    def apply_preset(which: str) -> list[Any]:
-        return [param.preset(which) for _, param in PARAM_SLOTS]
+            bundle = gr.File(label="Download all (.zip)", elem_id="det-bundle")
 
     detect_inputs = [image, detector, threshold, letterbox]
     detect_button.click(detect, detect_inputs, [annotated, detections], api_name="detect").success(
@@ -214,28 +179,18 @@ def build(app: gr.Blocks) -> None:
         api_visibility="private",
         show_progress="minimal",
     ).success(box_choices, detections, box, api_visibility="private")
-    method.change(show_method, method, list(groups.values()), api_visibility="private")
-    preset.change(apply_preset, preset, components, api_visibility="private")
-    controls = [trigger.change for trigger in [method, *components]]
-    gr.on(controls, _params_json, [method, *components], params, api_visibility="private", show_progress="hidden")
-    gr.on(
-        [app.load, detector.change, *controls],
-        cost_preview,
-        [detector, method, *components],
-        cost,
-        api_visibility="private",
-        show_progress="hidden",
-    )
+    live_cost(app, cost_preview, [detector, *PANEL.inputs], cost)
     gr.on([app.load, detector.change], show_detector_card, detector, card, api_visibility="private")
     # As in the CNN tab: parameters are read from the controls at the click, then /explain_box runs.
     explain_button.click(
-        _params_json, [method, *components], params, api_visibility="private", show_progress="hidden"
+        PANEL.as_json, PANEL.inputs, PANEL.params, api_visibility="private", show_progress="hidden"
     ).then(
         explain_detection,
-        [image, detector, box, method, params, letterbox],
-        [overlay, raw_map, record],
+        [image, detector, box, method, PANEL.params, letterbox],
+        [overlay, raw_map, record, bundle],
         api_name="explain_box",
     )
+    return {"example": Field(image, darknet_photo)}
 
 
 def warm_up() -> None:

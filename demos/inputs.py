@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import gradio as gr
+import numpy as np
 
 from demos.components import ImageFile
 from explainers import METHODS
+from explainers.base import Method
 from hub_models import DEFAULT_MODEL, EMBEDDED_MODELS, load_image
 from hub_models.card import CURATED_HUB_MODELS
 from hub_models.errors import UserInputError
@@ -34,17 +36,19 @@ def model_dropdown(elem_id: str | None = None) -> gr.Dropdown:
     )
 
 
-def pixels(path: str | None):
+def uploaded_image(path: str | None) -> np.ndarray:
     """The uploaded image as HxWx3 uint8, or a message asking for one."""
     if not path:
         raise UserInputError("No image: upload one or click an example first.")
     return load_image(path)
 
 
-def method_dropdown(value: str, elem_id: str, label: str = "Method") -> gr.Dropdown:
-    """The image-classification methods of the registry, by name (a key typed in also works)."""
+def method_dropdown(
+    value: str, elem_id: str, label: str = "Method", methods: dict[str, Method] = METHODS
+) -> gr.Dropdown:
+    """The methods of a registry table (default: image classification), by name; a key typed in also works."""
     return gr.Dropdown(
-        [method.name for method in METHODS.values()], value=value, allow_custom_value=True, label=label, elem_id=elem_id
+        [method.name for method in methods.values()], value=value, allow_custom_value=True, label=label, elem_id=elem_id
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 
 from explainers import get_method
+from hub_models.assets import DARKNET_PHOTOS
 from hub_models.errors import UserInputError
 from hub_models.examples import example_photo_paths
 
@@ -31,6 +32,16 @@ def example_photo(name: str) -> str:
     if name not in photos:
         raise UserInputError(f"No example photo {name!r}; the examples are: {', '.join(photos)}.")
     return str(photos[name])
+
+
+def darknet_photo(name: str) -> str:
+    """One of Darknet's detection photos by name (dog, person, ...), as installed by the setup command."""
+    installed = {key: asset.path for key, asset in DARKNET_PHOTOS.items() if asset.path.is_file()}
+    if name not in installed:
+        raise UserInputError(
+            f"No detection photo {name!r}; the photos are: {', '.join(installed) or 'none installed'}."
+        )
+    return str(installed[name])
 
 
 def method_name(name: str) -> str:

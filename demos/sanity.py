@@ -13,7 +13,7 @@ import gradio as gr
 from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
 from demos.export import sanity_command, write_bundle
-from demos.inputs import image_with_examples, live_cost, method_dropdown, model_dropdown, pixels
+from demos.inputs import image_with_examples, live_cost, method_dropdown, model_dropdown, uploaded_image
 from demos.sanity_render import similarity_plot, stage_caption, step_overlays
 from demos.scrubber import frame_at, slider_over
 from explainers.sanity import STEPS, cascading_randomisation, describe_cost
@@ -43,7 +43,7 @@ def sanity_check(
 ) -> tuple[list[tuple[str, str]], dict[str, Any], list[str], dict[str, str]]:
     """Gallery (one overlay per step, captioned), the correlations record, and (for the page, not the API) the step
     pictures for the slider and the verdict, plot and download files."""
-    photo = pixels(image)
+    photo = uploaded_image(image)
     loaded = load_model(model)
     progress(0.0, desc="starting")
     result = cascading_randomisation(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,9 @@ def test_detect_then_explain_a_box(client, dog_file):
     assert {"dog", "bicycle", "car"} <= set(detections["labels"])
     assert len(detections["boxes"]) == len(detections["scores"]) == len(detections["indices"])
     dog = detections["indices"][detections["labels"].index("dog")]
-    overlay, raw_map, manifest_file = client.predict(dog_file, "", dog, "Box gradient", "", api_name="/explain_box")
+    overlay, raw_map, manifest_file, bundle = client.predict(
+        dog_file, "", dog, "Box gradient", "", api_name="/explain_box"
+    )
     assert Image.open(overlay).format == "PNG"
     attribution = np.load(raw_map)
     assert attribution.shape == (576, 768) and attribution.dtype == np.float32
@@ -50,6 +53,10 @@ def test_detect_then_explain_a_box(client, dog_file):
     assert record["model"]["sha256"] == "dccea06f59b781ec1234ddf8d1e94b9519a97f4245748a7d4db75d5b7080a42c"
     assert record["detection"]["box"] == pytest.approx(detections["boxes"][detections["labels"].index("dog")], abs=0.11)
     assert record["timing"]["model_evaluations"] == 8
+    with zipfile.ZipFile(bundle) as archive:
+        assert {Path(raw_map).name, Path(manifest_file).name, "README.txt"} <= set(archive.namelist())
+        readme = archive.read("README.txt").decode()
+    assert f"python -m explainers detect IMAGE --manifest {Path(manifest_file).name}" in readme
 
 
 @pytest.mark.parametrize(
@@ -104,7 +111,9 @@ def test_a_tiny_hub_detector_explains_a_box_end_to_end(client, fake_hub, dog_fil
     assert set(detections["labels"]) <= set(DETECTOR_LABELS) and detections["indices"]
     box = detections["indices"][0]
     params = json.dumps({"nb_samples": 16, "grid_size": 4, "seed": 1})
-    overlay, raw_map, manifest_file = client.predict(dog_file, DETECTOR, box, "D-RISE", params, api_name="/explain_box")
+    overlay, raw_map, manifest_file, _ = client.predict(
+        dog_file, DETECTOR, box, "D-RISE", params, api_name="/explain_box"
+    )
     assert Image.open(overlay).format == "PNG"
     assert np.load(raw_map).shape == (576, 768)
     record = json.loads(Path(manifest_file).read_text())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from demos.links import example_photo, method_name, one_of
@@ -37,3 +39,11 @@ def test_a_bad_link_warns_and_the_page_still_opens(page, app_url):
 def test_the_mlp_link_opens_the_overfits_preset(page, app_url):
     page.goto(f"{app_url}/?tab=mlp&preset=overfits")
     page.locator("#mlp-cost").get_by_text("60 epochs").wait_for(timeout=60_000)
+
+
+def test_a_link_opens_the_detection_tab_on_a_darknet_photo(page, app_url):
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/?tab=detection&example=dog")
+    box = re.compile(r"^[a-z ]+ 0\.\d\d \(#\d+\)$")  # dog.jpg: the best box first (its car)
+    expect(page.locator("#det-box input")).to_have_value(box, timeout=90_000)

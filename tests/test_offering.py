@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from demos.offering import guide_markdown
@@ -30,11 +32,14 @@ def test_the_guide_has_no_row_for_a_method_that_is_not_registered(guide):
 
 
 @pytest.mark.parametrize("key", ["gradcam", "rise", "lime"])
-def test_costs_are_the_cost_models_on_this_machine(guide, mobilenet, key):
+def test_costs_are_the_cost_models_on_this_machine(mobilenet, key):
+    """Evaluations exactly; seconds within 25%: each finished run refines a method's measured overhead."""
     fast, default = (estimate(mobilenet, key, {"preset": preset}) for preset in ("fast", "default"))
-    row = next(line for line in guide.splitlines() if line.startswith(f"| **{METHODS[key].name}** |"))
+    row = next(line for line in guide_markdown().splitlines() if line.startswith(f"| **{METHODS[key].name}** |"))
     assert f"| {fast.cost.evaluations:,} / {default.cost.evaluations:,} |" in row
-    assert f"| {fast.seconds:.1f} / {default.seconds:.1f} |" in row
+    shown = re.search(r"\| ([0-9.]+) / ([0-9.]+) \| [^|]*\| [^|]*\| [^|]*\|$", row)
+    for seconds, expected in zip(map(float, shown.groups()), (fast.seconds, default.seconds), strict=True):
+        assert seconds == pytest.approx(expected, rel=0.25, abs=0.1)
 
 
 def test_the_landing_tab_links_into_the_cnn_tab_with_an_example(page, artifacts):
