@@ -12,7 +12,7 @@ import gradio as gr
 from demos.downloads import new_result_folder
 from demos.errors import user_facing
 from demos.export import explain_command, write_bundle
-from demos.inputs import image_with_examples, live_cost, model_dropdown, uploaded_image
+from demos.inputs import explanation_outputs, image_with_examples, live_cost, model_dropdown, uploaded_image
 from demos.links import Field, example_photo, method_name
 from demos.method_panel import MethodPanel
 from demos.render import overlay_figure
@@ -109,17 +109,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
             cost = gr.Markdown(elem_id="cnn-cost")
             explain_button = gr.Button("Explain", variant="primary", elem_id="cnn-explain")
         with gr.Column(scale=6):
-            overlay = gr.Image(
-                label="Attribution overlay",
-                show_label=False,
-                format="png",
-                type="numpy",
-                interactive=False,
-                elem_id="cnn-overlay",
-            )
-            raw_map = gr.File(label="Raw map (.npy, float32, image resolution)")
-            record = gr.File(label="Manifest (.json)", elem_id="cnn-manifest")
-            bundle = gr.File(label="Download all (.zip)", elem_id="cnn-bundle")
+            overlay, raw_map, record, bundle = explanation_outputs("cnn", "Attribution overlay")
 
     classified = classify_button.click(classify, [image, model], top, api_name="classify")
     classified.success(target_choices, top, target, api_visibility="private")

@@ -14,7 +14,7 @@ from demos.components import ImageFile
 from demos.downloads import new_result_folder
 from demos.errors import user_facing
 from demos.export import detect_command, write_bundle
-from demos.inputs import live_cost, uploaded_image
+from demos.inputs import explanation_outputs, live_cost, uploaded_image
 from demos.links import Field, darknet_photo
 from demos.method_panel import MethodPanel
 from demos.render import box_overlay_figure, draw_detections
@@ -155,17 +155,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
             cost = gr.Markdown(elem_id="det-cost")
             explain_button = gr.Button("Explain this box", variant="primary", elem_id="det-explain")
         with gr.Column(scale=6):
-            overlay = gr.Image(
-                label="Saliency for the box",
-                show_label=False,
-                format="png",
-                type="numpy",
-                interactive=False,
-                elem_id="det-overlay",
-            )
-            raw_map = gr.File(label="Raw map (.npy, float32, image resolution)")
-            record = gr.File(label="Manifest (.json)", elem_id="det-manifest")
-            bundle = gr.File(label="Download all (.zip)", elem_id="det-bundle")
+            overlay, raw_map, record, bundle = explanation_outputs("det", "Saliency for the box")
 
     detect_inputs = [image, detector, threshold, letterbox]
     detect_button.click(detect, detect_inputs, [annotated, detections], api_name="detect").success(

@@ -63,3 +63,14 @@ def live_cost(app: gr.Blocks, preview: Callable[..., str], inputs: Sequence[gr.c
         show_progress="hidden",
         trigger_mode="always_last",
     )
+
+
+def explanation_outputs(prefix: str, label: str) -> tuple[gr.Image, gr.File, gr.File, gr.File]:
+    """Where an explanation lands: the overlay, the raw map, the manifest and the download-all zip."""
+    overlay = gr.Image(
+        label=label, show_label=False, format="png", type="numpy", interactive=False, elem_id=f"{prefix}-overlay"
+    )
+    raw_map = gr.File(label="Raw map (.npy, float32, image resolution)")
+    record = gr.File(label="Manifest (.json)", elem_id=f"{prefix}-manifest")
+    bundle = gr.File(label="Download all (.zip)", elem_id=f"{prefix}-bundle")
+    return overlay, raw_map, record, bundle

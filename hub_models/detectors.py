@@ -17,7 +17,7 @@ import functools
 import json
 import threading
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from hub_models.hub import (
     load_transformers,
     parse_spec,
 )
+from hub_models.loaded_model import FrozenModel
 
 DEFAULT_DETECTOR = "yolov3-tiny"
 LETTERBOX_GREY = 0.5
@@ -125,23 +126,10 @@ class Detection:
 
 
 @dataclass
-class LoadedDetector:
-    """A detector ready to explain: ``module`` gives pre-NMS boxes; ``source`` records where it came from."""
+class LoadedDetector(FrozenModel):
+    """A detector ready to explain: ``module`` gives pre-NMS boxes."""
 
-    name: str
-    module: nn.Module
     preprocessing: DetectorPreprocessing
-    labels: list[str]
-    source: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.module.eval()
-        for parameter in self.module.parameters():
-            parameter.requires_grad_(False)
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.labels)
 
     @torch.no_grad()
     def boxes(self, image: np.ndarray, letterbox: bool) -> tuple[torch.Tensor, torch.Tensor, Geometry]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,12 +43,13 @@ class Preprocessing:
 
 
 @dataclass
-class LoadedModel:
-    """An image classifier ready to explain. ``source`` records where it came from, for the manifest."""
+class FrozenModel:
+    """A network in eval mode with frozen weights, its preprocessing, its labels, and where it came from (``source``,
+    for the manifest). Classifiers and detectors are both."""
 
     name: str
     module: nn.Module
-    preprocessing: Preprocessing
+    preprocessing: Any
     labels: list[str]
     source: dict[str, str] = field(default_factory=dict)
 
@@ -59,6 +61,13 @@ class LoadedModel:
     @property
     def n_classes(self) -> int:
         return len(self.labels)
+
+
+@dataclass
+class LoadedModel(FrozenModel):
+    """An image classifier ready to explain."""
+
+    preprocessing: Preprocessing
 
     @torch.no_grad()
     def probabilities(self, image: np.ndarray) -> np.ndarray:
