@@ -21,6 +21,7 @@ from explainers import METHODS, estimate, explain, get_method
 from explainers.manifest import manifest
 from hub_models import load_model
 from hub_models.card import model_card
+from hub_models.device import gpu_task
 from hub_models.errors import UserInputError
 
 DEFAULT_METHOD = "Grad-CAM"
@@ -51,6 +52,7 @@ def target_choices(top: dict[str, Any] | None) -> dict[str, Any]:
 
 
 @user_facing
+@gpu_task
 def explain_image(
     image: str | None,
     model: str | None,

@@ -28,6 +28,7 @@ from explainers.compare import (
 )
 from explainers.manifest import manifest, package_versions
 from hub_models import load_model
+from hub_models.device import gpu_task
 
 DEFAULT_SORT = "insertion"
 READING = (
@@ -48,6 +49,7 @@ def cost_preview(model: str | None, methods: list[str] | None, preset: str) -> s
 
 
 @user_facing
+@gpu_task
 def run_compare(
     image: str | None,
     model: str | None,

@@ -25,6 +25,7 @@ from explainers.registry import get_method
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.card import model_card
 from hub_models.detectors import CURATED_HUB_DETECTORS, DEFAULT_DETECTOR, load_detector
+from hub_models.device import gpu_task
 from hub_models.errors import UserInputError
 
 DEFAULT_METHOD = "D-RISE"
@@ -80,6 +81,7 @@ def box_choices(detections: dict[str, list] | None) -> dict[str, Any]:
 
 
 @user_facing
+@gpu_task
 def explain_detection(
     image: str | None,
     detector: str | None,

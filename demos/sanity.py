@@ -18,6 +18,7 @@ from demos.sanity_render import similarity_plot, stage_caption, step_overlays
 from demos.scrubber import frame_at, slider_over
 from explainers.sanity import STEPS, cascading_randomisation, describe_cost
 from hub_models import load_model
+from hub_models.device import gpu_task
 
 DEFAULT_METHOD = "Grad-CAM"
 PARAMS = {"preset": "fast"}
@@ -34,6 +35,7 @@ def cost_preview(model: str | None, method: str, steps: Any) -> str:
 
 
 @user_facing
+@gpu_task
 def sanity_check(
     image: str | None,
     model: str | None,

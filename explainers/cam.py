@@ -112,4 +112,4 @@ def class_activation_map(problem: Problem, layer: str, channel_weights: ChannelW
         weights = channel_weights(activation, gradient)
         cam = F.relu((weights * activation).sum(dim=1, keepdim=True))
         cam = F.interpolate(cam, size=problem.inputs.shape[-2:], mode="bilinear", align_corners=False)
-    return cam[0, 0].numpy().astype(np.float32)
+    return cam[0, 0].cpu().numpy().astype(np.float32)

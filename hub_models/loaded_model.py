@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hub_models.device import place
 from hub_models.errors import UserInputError
 
 
@@ -57,6 +58,7 @@ class FrozenModel:
         self.module.eval()
         for parameter in self.module.parameters():
             parameter.requires_grad_(False)
+        place(self.module)
 
     @property
     def n_classes(self) -> int:
