@@ -49,28 +49,22 @@ def build_app() -> gr.Blocks:
     )
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nPick a network, an input and a method; see why the network decided what it did.")
+        fields: dict[str, dict[str, links.Field]] = {}
         with gr.Tabs() as tabs:
             with gr.Tab("Offering", id="offering"):
                 buttons = offering.build(app)
+                fields["offering"] = {}
             with gr.Tab("CNN", id="cnn"):
-                cnn_fields = cnn.build(app)
+                fields["cnn"] = cnn.build(app)
             with gr.Tab("Detection", id="detection"):
-                detection_fields = detection.build(app)
+                fields["detection"] = detection.build(app)
             with gr.Tab("MLP", id="mlp"):
-                mlp_fields = mlp.build(app)
+                fields["mlp"] = mlp.build(app)
             with gr.Tab("LSTM", id="lstm"):
-                lstm_fields = lstm.build(app)
+                fields["lstm"] = lstm.build(app)
             with gr.Tab("Compare", id="compare"):
-                compare_fields = compare.build(app)
+                fields["compare"] = compare.build(app)
                 sanity.build(app)
-        fields = {
-            "offering": {},
-            "cnn": cnn_fields,
-            "detection": detection_fields,
-            "mlp": mlp_fields,
-            "lstm": lstm_fields,
-            "compare": compare_fields,
-        }
         links.bind(app, tabs, fields, buttons)
     app.queue(default_concurrency_limit=1, max_size=64)
     return app

@@ -6,6 +6,7 @@ seconds from the models' throughput measured on this machine at start-up, so the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import gradio as gr
@@ -91,6 +92,14 @@ def _table(rows: list[GuideRow]) -> str:
     return "\n".join(lines)
 
 
+@functools.cache
+def _training_defaults_seconds() -> tuple[float, float]:
+    """The MLP and LSTM tabs' default runs, timed once per process (not on every page load: it trains a few steps)."""
+    mlp = estimated_training_seconds(bundled_dataset(DEFAULT_DATASET), settings_from(preset_values(DEFAULT_PRESET)))
+    lstm = estimate_seconds(forecast_data(load_series(DEFAULT_SERIES), LstmSettings().window), LstmSettings())
+    return mlp, lstm
+
+
 @user_facing
 def guide_markdown() -> str:
     """The whole guide, costs measured on this machine now (the models' throughput is measured once, at start)."""
@@ -99,8 +108,7 @@ def guide_markdown() -> str:
     classification = guide_rows(METHODS, lambda key, params: estimate(classifier, key, params))
     detection = guide_rows(DETECTION_METHODS, lambda key, params: estimate_box(detector, key, params))
     mlp_settings = settings_from(preset_values(DEFAULT_PRESET))
-    mlp_seconds = estimated_training_seconds(bundled_dataset(DEFAULT_DATASET), mlp_settings)
-    lstm_seconds = estimate_seconds(forecast_data(load_series(DEFAULT_SERIES), LstmSettings().window), LstmSettings())
+    mlp_seconds, lstm_seconds = _training_defaults_seconds()
     return "\n\n".join(
         [
             "## Which method should I pick?",

@@ -39,10 +39,12 @@ def _to(device: torch.device) -> Callable[[Any], Any]:
 
 
 def place(module: nn.Module, device: torch.device | None = None) -> nn.Module:
-    """``module`` on ``device`` (default: ``compute_device()``), taking and returning CPU tensors; as is on the CPU."""
+    """``module`` on ``device`` (default: ``compute_device()``), taking and returning CPU tensors; as is on the CPU.
+    Placing a module twice (a deep copy keeps the hooks, e.g. the sanity check's randomised copy) adds nothing."""
     device = device or compute_device()
-    if device.type == "cpu":
+    if device.type == "cpu" or getattr(module, "_xai_placed_on", None) == device:
         return module
+    module._xai_placed_on = device
     module.to(device)
     to_device, to_cpu = _to(device), _to(torch.device("cpu"))
     module.register_forward_pre_hook(lambda _module, args: to_device(args))

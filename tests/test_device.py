@@ -89,3 +89,13 @@ def test_faithfulness_scores_on_the_gpu_match_the_cpu(chosen):
     assert gpu.deletion == pytest.approx(cpu.deletion, abs=1e-3)
     assert gpu.insertion == pytest.approx(cpu.insertion, abs=1e-3)
     assert gpu.mufidelity == pytest.approx(cpu.mufidelity, abs=0.05)
+
+
+def test_placing_a_module_twice_adds_no_second_pair_of_hooks():
+    """The sanity check's randomised copy is a deep copy (hooks included) that is placed again."""
+    module = nn.Linear(3, 2)
+    meta = torch.device("meta")  # a non-CPU device every machine has
+    device.place(module, meta)
+    device.place(module, meta)
+    assert len(module._forward_pre_hooks) == 1 and len(module._forward_hooks) == 1
+    assert module.weight.device == meta
