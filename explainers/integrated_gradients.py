@@ -7,17 +7,11 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Cost, Method, Param, Problem
-from explainers.xplique_bridge import run_xplique
+from explainers.xplique_bridge import xplique_integrated_gradients
 
 
 def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
-    return run_xplique(
-        problem,
-        lambda xplique, model: xplique.attributions.IntegratedGradients(
-            model, batch_size=problem.batch_size, steps=params["steps"], baseline_value=params["baseline_value"]
-        ),
-        gradients=True,
-    )
+    return xplique_integrated_gradients(problem, params)
 
 
 METHOD = Method(

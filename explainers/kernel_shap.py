@@ -7,21 +7,12 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Cost, Method, Param, Problem
-from explainers.superpixels import SEGMENTS_PARAM, superpixel_mapping
-from explainers.xplique_bridge import run_xplique
+from explainers.superpixels import SEGMENTS_PARAM
+from explainers.xplique_bridge import xplique_kernel_shap
 
 
 def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
-    return run_xplique(
-        problem,
-        lambda xplique, model: xplique.attributions.KernelShap(
-            model,
-            batch_size=problem.batch_size,
-            map_to_interpret_space=superpixel_mapping(problem, params["n_segments"]),
-            nb_samples=params["nb_samples"],
-        ),
-        gradients=False,
-    )
+    return xplique_kernel_shap(problem, params)
 
 
 METHOD = Method(

@@ -8,42 +8,25 @@ is below 1e-4, a handful of samples dominate and the ridge fit shrinks the map t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import Ridge
 
 from explainers.base import Cost, Method, Param, Problem
-from explainers.superpixels import SEGMENTS_PARAM, superpixel_mapping
-from explainers.xplique_bridge import run_xplique
+from explainers.superpixels import SEGMENTS_PARAM
+from explainers.xplique_bridge import xplique_lime
 
 
-def cosine_kernel(width: float) -> Callable[[Any, Any, Any], np.ndarray]:
-    """Xplique's ``similarity_kernel`` signature: (input, on/off samples, perturbed images) -> sample weights."""
-
-    def similarity(_inputs: Any, samples: Any, _perturbed: Any) -> np.ndarray:
-        kept = np.asarray(samples, dtype=np.float32)
-        norms = np.linalg.norm(kept, axis=1) * np.sqrt(kept.shape[1])
-        cosine = kept.sum(axis=1) / np.where(norms > 0, norms, 1.0)
-        return np.exp(-((1.0 - cosine) ** 2) / width**2).astype(np.float32)
-
-    return similarity
+def cosine_weights(samples: np.ndarray, width: float) -> np.ndarray:
+    """Each on/off sample's weight: an exponential kernel on its cosine distance to the all-on vector."""
+    kept = np.asarray(samples, dtype=np.float32)
+    norms = np.linalg.norm(kept, axis=1) * np.sqrt(kept.shape[1])
+    cosine = kept.sum(axis=1) / np.where(norms > 0, norms, 1.0)
+    return np.exp(-((1.0 - cosine) ** 2) / width**2).astype(np.float32)
 
 
 def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
-    return run_xplique(
-        problem,
-        lambda xplique, model: xplique.attributions.Lime(
-            model,
-            batch_size=problem.batch_size,
-            interpretable_model=Ridge(alpha=2),
-            map_to_interpret_space=superpixel_mapping(problem, params["n_segments"]),
-            nb_samples=params["nb_samples"],
-            similarity_kernel=cosine_kernel(params["kernel_width"]),
-        ),
-        gradients=False,
-    )
+    return xplique_lime(problem, params)
 
 
 METHOD = Method(

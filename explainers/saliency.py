@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Cost, Method, Problem
-from explainers.xplique_bridge import run_xplique
+from explainers.xplique_bridge import xplique_saliency
 
 
-def attribute(problem: Problem, _params: dict[str, Any]) -> np.ndarray:
-    return run_xplique(problem, lambda xplique, model: xplique.attributions.Saliency(model), gradients=True)
+def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
+    return xplique_saliency(problem, params)
 
 
 METHOD = Method(

@@ -7,17 +7,11 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Cost, Method, Param, Problem
-from explainers.xplique_bridge import run_xplique
+from explainers.xplique_bridge import xplique_smoothgrad
 
 
 def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
-    return run_xplique(
-        problem,
-        lambda xplique, model: xplique.attributions.SmoothGrad(
-            model, batch_size=problem.batch_size, nb_samples=params["nb_samples"], noise=params["noise"]
-        ),
-        gradients=True,
-    )
+    return xplique_smoothgrad(problem, params)
 
 
 METHOD = Method(
