@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import threading
+import time
 from pathlib import Path
 
 
@@ -71,15 +73,13 @@ def build_app() -> gr.Blocks:
 
 
 def warm_up() -> None:
-    """Import xplique and measure the default models once, so the first user does not wait for either."""
-    from explainers.runtime import import_xplique
-    from explainers.throughput import measure
-    from hub_models import load_model
-
-    import_xplique()
-    model = load_model(None)
-    measure(model.module, model.preprocessing.input_size)
+    """Do once what a first request would otherwise wait for (about 3 s): load the default models, measure their
+    throughput for the cost previews, explain and draw an example, compute the Offering tab's guide."""
+    started = time.perf_counter()
+    cnn.warm_up()
     detection.warm_up()
+    offering.guide_markdown()
+    logging.getLogger("xai_suite").info("warmed up in %.1f s", time.perf_counter() - started)
 
 
 def main() -> None:
@@ -87,7 +87,6 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args()
     bootstrap()
-    warm_up()
     app = build_app()
     _, local_url, share_url = app.launch(
         server_name=args.host,
@@ -96,6 +95,8 @@ def main() -> None:
         root_path=args.root_path,
         prevent_thread_lock=True,
     )
+    # The page is served first; the models warm up behind it (a visitor reads the page before the first click).
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     if args.share:
         print(
             f"Public link: {share_url}"

@@ -16,6 +16,7 @@ from demos.export import explain_command, write_bundle
 from demos.inputs import image_with_examples, live_cost, model_dropdown, uploaded_image
 from demos.links import Field, example_photo
 from demos.render import overlay_figure
+from demos.result_cache import cached_result
 from demos.results import write_explanation
 from explainers import METHODS, get_method
 from explainers.compare import (
@@ -49,6 +50,7 @@ def cost_preview(model: str | None, methods: list[str] | None, preset: str) -> s
 
 
 @user_facing
+@cached_result
 @gpu_task
 def run_compare(
     image: str | None,

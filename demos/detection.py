@@ -18,6 +18,7 @@ from demos.inputs import explanation_outputs, live_cost, uploaded_image
 from demos.links import Field, darknet_photo
 from demos.method_panel import MethodPanel
 from demos.render import box_overlay_figure, draw_detections
+from demos.result_cache import cached_result
 from demos.results import write_explanation
 from explainers.detection import DETECTION_METHODS, estimate_box, explain_box
 from explainers.manifest import manifest
@@ -81,6 +82,7 @@ def box_choices(detections: dict[str, list] | None) -> dict[str, Any]:
 
 
 @user_facing
+@cached_result
 @gpu_task
 def explain_detection(
     image: str | None,

@@ -18,6 +18,7 @@ from demos.export import lstm_command, write_bundle
 from demos.inputs import live_cost
 from demos.links import Field, one_of
 from demos.lstm_render import render_frames
+from demos.result_cache import cached_result
 from demos.results import write_lstm
 from demos.scrubber import frame_at, slider_over
 from explainers.lstm_training import (
@@ -76,6 +77,7 @@ def _summary(run: LstmRun) -> str:
 
 
 @user_facing
+@cached_result
 def lstm_train(
     series: str | None,
     csv: str | None,

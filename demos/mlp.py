@@ -17,6 +17,7 @@ from demos.export import mlp_command, write_bundle
 from demos.inputs import live_cost
 from demos.links import Field, one_of
 from demos.mlp_render import render_frames
+from demos.result_cache import cached_result
 from demos.results import write_mlp
 from demos.scrubber import frame_at, slider_over
 from explainers.mlp_dynamics import (
@@ -67,6 +68,7 @@ def cost_preview(dataset: str | None, csv_file: str | None, label_column: str | 
 
 
 @user_facing
+@cached_result
 def train(
     dataset: str | None,
     csv_file: str | None,

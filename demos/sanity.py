@@ -14,6 +14,7 @@ from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
 from demos.export import sanity_command, write_bundle
 from demos.inputs import image_with_examples, live_cost, method_dropdown, model_dropdown, uploaded_image
+from demos.result_cache import cached_result
 from demos.sanity_render import similarity_plot, stage_caption, step_overlays
 from demos.scrubber import frame_at, slider_over
 from explainers.sanity import STEPS, cascading_randomisation, describe_cost
@@ -35,6 +36,7 @@ def cost_preview(model: str | None, method: str, steps: Any) -> str:
 
 
 @user_facing
+@cached_result
 @gpu_task
 def sanity_check(
     image: str | None,

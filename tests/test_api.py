@@ -82,6 +82,16 @@ def test_manifest_reproduces_a_stochastic_run(client, chelsea_file):
     assert np.array_equal(np.load(first_map), np.load(again))
 
 
+def test_a_repeated_request_is_answered_with_the_first_answer(client, chelsea_file):
+    """The second identical request comes from the result cache: the manifest is the first one, created time and
+    measured seconds included (a recomputation would write its own)."""
+    params = json.dumps({"nb_samples": 32, "seed": 11})
+    first, again = (
+        Path(client.predict(chelsea_file, "", "RISE", "", params, api_name="/explain")[2]).read_text() for _ in range(2)
+    )
+    assert first == again
+
+
 @pytest.mark.parametrize(
     ("method", "target", "params", "message"),
     [

@@ -12,6 +12,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from demos import result_cache
 from explainers.mlp_dynamics import PARAMS, preset_values
 
 
@@ -55,6 +56,7 @@ def test_one_frame_per_recorded_epoch_in_gif_and_mp4(short_run):
 
 
 def test_same_seed_same_metrics(client, short_run):
+    result_cache.clear()  # the app runs in this process: make the repeat train again, not answer from the cache
     again = client.predict("wine", None, None, *_params(epochs=5, hidden_layers="16"), api_name="/mlp_train")
     first, second = (json.loads(Path(run[2]).read_text())["epochs"] for run in (short_run, again))
     assert first == second
