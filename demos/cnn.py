@@ -63,7 +63,7 @@ def explain_image(
     target: str | None,
     params: str | None,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
-) -> tuple[Any, str, str, str]:
+) -> tuple[str, str, str, str]:
     """Overlay PNG, raw map (.npy, float32, image resolution), the JSON manifest that reproduces the run, and all of
     them with a README (how to replay it with the command line) as one zip."""
     rgb = uploaded_image(image)
@@ -78,7 +78,7 @@ def explain_image(
     )
     files = written.files
     bundle = write_bundle(folder, f"{title} on an uploaded image", [explain_command(files["manifest"].name)], "results")
-    return overlay, str(files["map"]), str(files["manifest"]), str(bundle)
+    return str(files["overlay"]), str(files["map"]), str(files["manifest"]), str(bundle)
 
 
 @user_facing

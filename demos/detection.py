@@ -92,7 +92,7 @@ def explain_detection(
     params: str | None,
     letterbox: bool = True,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
-) -> tuple[Any, str, str, str]:
+) -> tuple[str, str, str, str]:
     """Overlay PNG (the box outlined), raw map (.npy, float32, photo resolution), the manifest of the run, and all of
     them with a README (how to replay it with the command line) as one zip."""
     pixels = uploaded_image(image)
@@ -108,7 +108,7 @@ def explain_detection(
     record = {**manifest(loaded, pixels, result), "detection": result.extra}  # type: ignore[arg-type]
     files = write_explanation(folder, stem, overlay, result.attribution, record).files
     bundle = write_bundle(folder, f"{title} on an uploaded image", [detect_command(files["manifest"].name)], "results")
-    return overlay, str(files["map"]), str(files["manifest"]), str(bundle)
+    return str(files["overlay"]), str(files["map"]), str(files["manifest"]), str(bundle)
 
 
 @user_facing
