@@ -22,9 +22,9 @@ METHOD = Method(
     family="CAM",
     backend="native torch",
     params=(LAYER_PARAM,),
-    cost=lambda _params, _size: Cost(forward=1, backward=1),
+    cost=lambda _params, _size: Cost(backward=1),
     attribute=attribute,
-    strengths="Class-discriminative, sharp enough for objects, 2 passes: instant.",
+    strengths="Class-discriminative, sharp enough for objects, one forward and backward pass: instant.",
     caveats=(
         "Coarse (the last feature map's grid, 7x7 on MobileNetV2); needs a CNN-like spatial layer; blind to "
         "evidence the last layer does not keep."

@@ -30,7 +30,7 @@ METHOD = Method(
     family="CAM",
     backend="native torch",
     params=(LAYER_PARAM,),
-    cost=lambda _params, _size: Cost(forward=1, backward=1),
+    cost=lambda _params, _size: Cost(backward=1),
     attribute=attribute,
     strengths="Covers several instances of the class better than Grad-CAM; as cheap.",
     caveats="Same coarse grid and layer needs as Grad-CAM; its weighting can saturate on very confident scores.",

@@ -141,7 +141,7 @@ def test_identical_maps_score_one_and_a_blank_map_scores_zero():
 
 def test_cost_preview_counts_the_original_and_every_step(tiny_model):
     text = describe_cost(tiny_model, "Grad-CAM", {"preset": "fast"}, 3)
-    assert text.startswith("Grad-CAM, 4 runs (original + 3 randomisation steps): about 8 model evaluations")
+    assert text.startswith("Grad-CAM, 4 runs (original + 3 randomisation steps): about 4 model evaluations")
     drawn = describe_cost(tiny_model, "edges", {}, 3, overhead_per_run=1.0)
     assert drawn.endswith("about 0 model evaluations, about 4.0 s here."), "the caller's drawing time, once per map"
 
