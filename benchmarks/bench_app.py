@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:
 from benchmarks.bench_cnn import cpu_name, load  # noqa: E402
 
 TARGETS = {"cold_start_s": 15.0, "first_over_warm": 1.5, "rss_gb": 3.0, "repeat_s": 0.2}
-WARMED_UP = re.compile(r"warmed up in ([0-9.]+) s")
+WARMED_UP = re.compile(r"background warm-up done in ([0-9.]+) s")
 
 
 @dataclass

@@ -20,6 +20,7 @@ from demos.result_cache import cached_result
 from demos.results import write_explanation
 from explainers import METHODS, estimate, explain, get_method
 from explainers.manifest import manifest
+from explainers.runtime import within_memory_budget
 from hub_models import load_model
 from hub_models.card import model_card
 from hub_models.device import gpu_task
@@ -55,6 +56,7 @@ def target_choices(top: dict[str, Any] | None) -> dict[str, Any]:
 
 @user_facing
 @cached_result
+@within_memory_budget
 @gpu_task
 def explain_image(
     image: str | None,

@@ -28,6 +28,7 @@ from explainers.compare import (
     ranked,
 )
 from explainers.manifest import manifest, package_versions
+from explainers.runtime import within_memory_budget
 from hub_models import load_model
 from hub_models.device import gpu_task
 
@@ -51,6 +52,7 @@ def cost_preview(model: str | None, methods: list[str] | None, preset: str) -> s
 
 @user_facing
 @cached_result
+@within_memory_budget
 @gpu_task
 def run_compare(
     image: str | None,

@@ -23,6 +23,7 @@ from demos.results import write_explanation
 from explainers.detection import DETECTION_METHODS, estimate_box, explain_box
 from explainers.manifest import manifest
 from explainers.registry import get_method
+from explainers.runtime import within_memory_budget
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.card import model_card
 from hub_models.detectors import CURATED_HUB_DETECTORS, DEFAULT_DETECTOR, load_detector
@@ -83,6 +84,7 @@ def box_choices(detections: dict[str, list] | None) -> dict[str, Any]:
 
 @user_facing
 @cached_result
+@within_memory_budget
 @gpu_task
 def explain_detection(
     image: str | None,

@@ -31,6 +31,7 @@ from explainers.lstm_training import (
     sequence_data,
     train_lstm,
 )
+from explainers.runtime import within_memory_budget
 from hub_models.errors import UserInputError
 from hub_models.series import DEFAULT_SERIES, LABELLED_SETS, SERIES_TITLES
 
@@ -78,6 +79,7 @@ def _summary(run: LstmRun) -> str:
 
 @user_facing
 @cached_result
+@within_memory_budget
 def lstm_train(
     series: str | None,
     csv: str | None,

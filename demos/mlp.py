@@ -29,6 +29,7 @@ from explainers.mlp_dynamics import (
     settings_from,
     train_mlp,
 )
+from explainers.runtime import within_memory_budget
 from explainers.training_cost import FRAME_SECONDS
 from hub_models.tabular import BUNDLED, DEFAULT_DATASET, TabularData, bundled_dataset, csv_columns, csv_dataset
 
@@ -69,6 +70,7 @@ def cost_preview(dataset: str | None, csv_file: str | None, label_column: str | 
 
 @user_facing
 @cached_result
+@within_memory_budget
 def train(
     dataset: str | None,
     csv_file: str | None,

@@ -17,6 +17,7 @@ from demos.inputs import image_with_examples, live_cost, method_dropdown, model_
 from demos.result_cache import cached_result
 from demos.sanity_render import similarity_plot, stage_caption, step_overlays
 from demos.scrubber import frame_at, slider_over
+from explainers.runtime import within_memory_budget
 from explainers.sanity import STEPS, cascading_randomisation, describe_cost
 from hub_models import load_model
 from hub_models.device import gpu_task
@@ -37,6 +38,7 @@ def cost_preview(model: str | None, method: str, steps: Any) -> str:
 
 @user_facing
 @cached_result
+@within_memory_budget
 @gpu_task
 def sanity_check(
     image: str | None,

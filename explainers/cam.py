@@ -30,10 +30,9 @@ LAYER_PARAM = Param(
 )
 
 
-def _named_modules(model: nn.Module) -> dict[str, nn.Module]:
-    """Module names as the user knows them: those of the model itself, not of our counting wrapper."""
-    inner = model.model if isinstance(model, CountingModel) else model
-    return dict(inner.named_modules())
+def _inner(model: nn.Module) -> nn.Module:
+    """The model itself, not our counting wrapper: its module names are the ones the user knows."""
+    return model.model if isinstance(model, CountingModel) else model
 
 
 def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> tuple[list[str], set[str]]:
@@ -56,7 +55,7 @@ def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> tuple[list[str], s
 
     hooks = [
         module.register_forward_hook(lambda m, _i, output, name=name: record(m, name, output))
-        for name, module in _named_modules(model).items()
+        for name, module in _inner(model).named_modules()
         if name
     ]
     try:
@@ -77,7 +76,7 @@ _layers_lock = threading.Lock()
 def known_spatial_layers(model: nn.Module, inputs: torch.Tensor) -> tuple[list[str], set[str]]:
     """``spatial_layers`` found once per model and input shape, by a forward pass of the model itself (not counted
     as one of a method's evaluations): a CAM then costs one forward and one backward pass, as its cost model says."""
-    inner = model.model if isinstance(model, CountingModel) else model
+    inner = _inner(model)
     shape = tuple(inputs.shape)
     with _layers_lock:
         known = _layers.setdefault(inner, {})
@@ -115,7 +114,7 @@ def captured_activation(
     weights are frozen), so those run as plain inference: Grad-CAM's pass costs little more than a forward.
     """
     store: dict[str, torch.Tensor] = {}
-    module = _named_modules(model)[layer]
+    module = _inner(model).get_submodule(layer)
 
     def record(_module: nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor | None:
         if not differentiable:

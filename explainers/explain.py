@@ -67,10 +67,11 @@ def resize_map(attribution: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def build_problem(model: LoadedModel, image: np.ndarray, target: int, counting: CountingModel) -> Problem:
     """What a method receives: the preprocessed input and its RGB pixels at the model's size, through ``counting``."""
+    resized = model.preprocessing.resize(image)  # once: an antialiased resize of a large photo takes tens of ms
     return Problem(
         model=counting,
-        inputs=model.preprocessing.to_tensor(image),
-        rgb=model.preprocessing.resize(image)[0].permute(1, 2, 0).numpy(),
+        inputs=model.preprocessing.normalise(resized),
+        rgb=resized[0].permute(1, 2, 0).numpy(),
         target=target,
         n_classes=model.n_classes,
     )

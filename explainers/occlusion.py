@@ -38,7 +38,8 @@ def patch_positions(size: tuple[int, int], patch: int, stride: int) -> int:
 @torch.no_grad()
 def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
     patch, stride, value = params["patch_size"], params["patch_stride"], float(params["occlusion_value"])
-    image = problem.inputs  # 1x3xHxW, normalised
+    # 1x3xHxW, normalised, in channels-last memory once: each batch is then a plain copy, not a transposing one.
+    image = problem.inputs.contiguous(memory_format=torch.channels_last)
     height, width = image.shape[-2:]
     boxes = [
         (top, left) for top in anchors(height, patch, stride) for left in anchors(width, patch, stride)

@@ -45,7 +45,8 @@ def smooth_masks(count: int, size: tuple[int, int], grid: int, keep: float, gene
 @torch.no_grad()
 def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
     generator = torch.Generator().manual_seed(int(params.get("seed", 0)))
-    image = problem.inputs  # 1x3xHxW, normalised
+    # 1x3xHxW, normalised, in channels-last memory once: the masked batches come out channels-last, no second copy.
+    image = problem.inputs.contiguous(memory_format=torch.channels_last)
     size = tuple(image.shape[-2:])
     numerator = torch.zeros(size, dtype=torch.float64)
     denominator = torch.zeros(size, dtype=torch.float64)
@@ -54,7 +55,7 @@ def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
         count = min(problem.batch_size, remaining)
         masks = smooth_masks(count, size, params["grid_size"], params["preservation_probability"], generator)
         # Channels-last: MobileNet-style CNNs run ~1.4x faster on CPU with NHWC memory (measured 250 vs 175 img/s).
-        masked = (masks * image).contiguous(memory_format=torch.channels_last)
+        masked = (masks * image).contiguous(memory_format=torch.channels_last)  # already NHWC: no copy
         scores = problem.model(masked)[:, problem.target].float()
         numerator += torch.einsum("n,nhw->hw", scores, masks[:, 0]).double()
         denominator += masks[:, 0].sum(dim=0).double()

@@ -8,20 +8,25 @@
 * Training a small network (the MLP and LSTM tabs) is a long chain of tiny operations: a second torch thread costs
   more in synchronisation than it computes, and on a shared 2-core CPU the two threads wait for each other (20x
   slower under load, see benchmarks/RESULTS.md). ``torch_threads(1)`` runs such a block on one thread.
+* The allocator settings keep every request's peak resident for good; ``within_memory_budget`` gives the free part
+  back to the OS after a request when the process holds more than ``XAI_MEMORY_BUDGET_MB``.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 FAST_ALLOCATOR = {
     "MALLOC_MMAP_THRESHOLD_": "33554432",
@@ -75,3 +80,47 @@ def torch_threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def resident_megabytes() -> float:
+    """This process's resident memory (``VmRSS``) in MiB; 0 where ``/proc`` is not available."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def memory_budget_megabytes() -> float:
+    """``XAI_MEMORY_BUDGET_MB`` (default 2048): above it, memory freed by a finished request goes back to the OS."""
+    return float(os.environ.get("XAI_MEMORY_BUDGET_MB", "2048"))
+
+
+def trim_memory_above_budget() -> bool:
+    """Give the allocator's free memory back to the OS when the process holds more than the budget.
+
+    ``FAST_ALLOCATOR`` turns glibc's automatic trimming off, so that the batches inside a request reuse memory
+    instead of mapping and faulting it in again each time; but then the peak of every request (a gradient batch's
+    activations, a detector's batch, an animation's frames) stays resident for good. Trimming between requests,
+    only when over the budget, keeps the speed inside requests and bounds what the process holds between them.
+    """
+    if sys.platform != "linux" or resident_megabytes() <= memory_budget_megabytes():
+        return False
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return True
+
+
+def within_memory_budget(handler: Handler) -> Handler:
+    """``handler`` followed by ``trim_memory_above_budget`` (also when it fails)."""
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        finally:
+            trim_memory_above_budget()
+
+    return wrapped  # type: ignore[return-value]

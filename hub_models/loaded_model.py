@@ -35,12 +35,15 @@ class Preprocessing:
         resized = F.interpolate(pixels, size=self.input_size, mode=self.interpolation, antialias=antialias)
         return resized.clamp_(0.0, 1.0)
 
-    def to_tensor(self, image: np.ndarray) -> torch.Tensor:
-        """HxWx3 uint8 RGB -> normalised 1x3xHxW float32 at the model's input size."""
-        resized = self.resize(image)
+    def normalise(self, resized: torch.Tensor) -> torch.Tensor:
+        """``resize``'s 1x3xHxW pixels in [0, 1] -> the model's normalised input."""
         mean = torch.tensor(self.mean).view(1, 3, 1, 1)
         std = torch.tensor(self.std).view(1, 3, 1, 1)
         return ((resized - mean) / std).contiguous()
+
+    def to_tensor(self, image: np.ndarray) -> torch.Tensor:
+        """HxWx3 uint8 RGB -> normalised 1x3xHxW float32 at the model's input size."""
+        return self.normalise(self.resize(image))
 
 
 @dataclass

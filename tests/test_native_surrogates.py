@@ -72,7 +72,8 @@ def patchwork(seed: int) -> torch.Tensor:
 def texture_problem(model: nn.Module, n_classes: int) -> Problem:
     """``patchwork(0)``, normalised as ImageNet models expect, explained for class 0 through ``model``."""
     rgb = patchwork(0)
-    inputs = ((rgb - 0.45) / 0.25).permute(2, 0, 1).unsqueeze(0)
+    # Contiguous NCHW, as the models' preprocessing makes it (a permuted view would already be channels-last).
+    inputs = ((rgb - 0.45) / 0.25).permute(2, 0, 1).unsqueeze(0).contiguous()
     return Problem(model=CountingModel(model, 1), inputs=inputs, rgb=rgb.numpy(), target=0, n_classes=n_classes)
 
 
