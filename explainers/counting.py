@@ -17,7 +17,9 @@ class CountingModel(nn.Module):
         self.expected = max(1, expected)
         self.progress = progress
         self.evaluations = 0
-        self.eval()
+        self.training = False
+        if model.training:  # a loaded model is in eval mode already: walking every module again costs ~1 ms a call
+            model.eval()
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         outputs = self.model(inputs)
