@@ -33,9 +33,9 @@ the identity, every implementation sees the very same normalised tensor and ever
      reported too);
    * *seeds*: the peer draws its own random numbers (RISE, SmoothGrad, LIME and KernelSHAP against Xplique,
      SmoothGrad against Captum), so the maps can only agree statistically. Two estimates of the same expectation
-     correlate as well as two seeds of one implementation do; ``ok`` when the mean correlation of the peer's map
-     with our maps for seeds 0-3 is >= 0.9 x the mean correlation between those four maps of ours, at the same preset
-     (one seed pair alone varies too much at small presets). A peer estimating something else falls well below.
+     correlate as well as two seeds of one implementation do; ``ok`` when the mean correlation between the peer's
+     maps and ours, each for seeds 0-3, is >= 0.9 x the mean correlation between our four maps, at the same preset
+     (one draw alone varies too much at small presets). A peer estimating something else falls well below.
 
 Integrated Gradients: Captum's ``riemann_trapezoid`` uses our points but step sizes that sum to (n - 1) / n; its map
 is rescaled by n / (n - 1) (no effect on the correlation). Grad-CAM: pytorch-grad-cam min-max scales its map;
@@ -337,16 +337,18 @@ def run_peer(setup: Setup, peer: Peer, params: dict[str, Any], inputs: torch.Ten
 
 
 def agreement(
-    peer: Peer, ours: np.ndarray, theirs: np.ndarray, reseeded: list[np.ndarray], params: dict[str, Any]
+    peer: Peer, ours: np.ndarray, theirs: list[np.ndarray], reseeded: list[np.ndarray], params: dict[str, Any]
 ) -> dict[str, Any]:
-    """The correlation the verdict uses (see the module docstring), the raw one, and what it is judged against."""
-    raw = correlation(ours, theirs)
+    """The correlation the verdict uses (see the module docstring), the raw one, and what it is judged against.
+
+    ``theirs``: the peer's map, then (for a peer judged statistically) its maps for our other seeds."""
+    raw = correlation(ours, theirs[0])
     if peer.agreement == "coverage":
-        value = correlation(ours / occlusion_coverage(ours.shape, params), theirs)
+        value = correlation(ours / occlusion_coverage(ours.shape, params), theirs[0])
         return {"mode": "coverage", "raw": raw, "value": value, "ok": value >= TARGET_CORRELATION}
     if peer.agreement == "seeds":
         maps = [ours, *reseeded]
-        value = statistics.mean(correlation(theirs, mine) for mine in maps)
+        value = statistics.mean(correlation(peer_map, mine) for peer_map in theirs for mine in maps)
         seeds = statistics.mean(correlation(a, b) for i, a in enumerate(maps) for b in maps[i + 1 :])
         return {"mode": "seeds", "raw": raw, "value": value, "seeds": seeds, "ok": value >= SEED_SHARE * seeds}
     return {"mode": "exact", "raw": raw, "value": raw, "ok": raw >= TARGET_CORRELATION}
@@ -371,14 +373,18 @@ PeerRuns = dict[str, list[tuple[float, "np.ndarray", int]]]
 
 
 def peer_row(
-    peer: Peer, runs: PeerRuns, params: dict[str, Any], ours: np.ndarray, reseeded: list[np.ndarray]
+    setup: Setup, peer: Peer, runs: PeerRuns, params: dict[str, Any], ours: np.ndarray, reseeded: list[np.ndarray]
 ) -> dict[str, Any]:
-    """One peer at one preset: its median time per memory format, the faster one, and its map against ours."""
+    """One peer at one preset: its median time per memory format, the faster one, and its maps against ours (for a
+    peer judged statistically, also its maps for our other seeds: one draw of a small preset varies too much)."""
     seconds = {fmt: statistics.median(run[0] for run in runs[fmt]) for fmt in FORMATS}
     best = min(seconds, key=seconds.__getitem__)
     _, theirs, evaluations = runs[best][-1]
+    reseeds = SEEDS if peer.agreement == "seeds" else ()
+    inputs = in_format(setup.inputs, best)
+    maps = [theirs] + [run_peer(setup, peer, {**params, "seed": seed}, inputs)[1] for seed in reseeds]
     row = {"peer": peer.name, "seconds": seconds, "best_format": best, "best_seconds": seconds[best]}
-    row |= {"evaluations": evaluations, "agreement": agreement(peer, ours, theirs, reseeded, params)}
+    row |= {"evaluations": evaluations, "agreement": agreement(peer, ours, maps, reseeded, params)}
     print(
         f"    {peer.name:<34} {seconds['contiguous']:7.3f} s contiguous, {seconds['channels_last']:7.3f} s "
         f"channels-last, {evaluations:>4} evaluations, correlation {row['agreement']['value']:.4f}",
@@ -424,7 +430,7 @@ def bench_preset(setup: Setup, key: str, preset: str, repeats: int) -> dict[str,
         f"({row['seconds_inside']:.3f} s inside), {row['evaluations']} evaluations",
         flush=True,
     )
-    row["peers"] = [peer_row(p, theirs[p.name], params, explanation.attribution, reseeded) for p in peers]
+    row["peers"] = [peer_row(setup, p, theirs[p.name], params, explanation.attribution, reseeded) for p in peers]
     return row
 
 

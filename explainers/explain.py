@@ -60,7 +60,9 @@ def seed_everything(seed: int, tensorflow: bool) -> None:
 
 
 def resize_map(attribution: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bilinear resize of an HxW map to ``size`` (height, width)."""
+    """Bilinear resize of an HxW map to ``size`` (height, width); the map itself when it has that size already."""
+    if attribution.shape == tuple(size):
+        return attribution
     tensor = torch.from_numpy(np.ascontiguousarray(attribution, dtype=np.float32))[None, None]
     return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
 

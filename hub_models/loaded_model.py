@@ -31,6 +31,8 @@ class Preprocessing:
     def resize(self, image: np.ndarray) -> torch.Tensor:
         """HxWx3 uint8 RGB -> 1x3xHxW float32 in [0, 1] at the model's input size."""
         pixels = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+        if tuple(image.shape[:2]) == tuple(self.input_size):
+            return pixels  # already the model's size: interpolating would copy it unchanged
         antialias = self.interpolation in ("bilinear", "bicubic")
         resized = F.interpolate(pixels, size=self.input_size, mode=self.interpolation, antialias=antialias)
         return resized.clamp_(0.0, 1.0)
