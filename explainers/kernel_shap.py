@@ -6,8 +6,10 @@ copied the sampling from):
 1. segment the image into SLIC superpixels (``explainers.superpixels.superpixels``);
 2. draw ``nb_samples`` coalitions: a size ``k`` in ``1 .. M - 1`` with probability proportional to
    ``(M - 1) / (k (M - k))`` (M superpixels), then ``k`` superpixels uniformly at random (Xplique ranks normal
-   draws, we rank uniform ones: the same distribution): ``coalitions``. Sampling sizes this way and weighting every
-   sample alike is the Shapley kernel ``(M - 1) / (k (M - k) C(M, k))`` applied as a sampling distribution;
+   draws, we rank uniform ones: the same distribution), each followed by its complement (paired sampling, which
+   Xplique does not do: the same distribution per sample, half the variance): ``coalitions``. Sampling sizes this
+   way and weighting every sample alike is the Shapley kernel ``(M - 1) / (k (M - k) C(M, k))`` applied as a
+   sampling distribution;
 3. score each: the target's logit on the image whose switched-off superpixels take the value 0.5 in every
    normalised channel (Xplique's default ``ref_value``; ``explainers.superpixels.BASELINE``):
    ``explainers.superpixels.perturbed_scores``;
@@ -51,15 +53,23 @@ def coalition_sizes(n_features: int) -> torch.Tensor:
 
 
 def coalitions(nb_samples: int, n_features: int, seed: int) -> np.ndarray:
-    """``(nb_samples, n_features)`` int64 0/1 coalitions: a size drawn by ``coalition_sizes``, then that many
-    features uniformly at random. Never all-on nor all-off, except for a single feature (a flat image gives one
-    superpixel): its Shapley value is ``f(on) - f(off)``, so the full and the empty coalition alternate."""
+    """``(nb_samples, n_features)`` int64 0/1 coalitions in complementary pairs: a size drawn by
+    ``coalition_sizes``, that many features uniformly at random, then the complement of that coalition.
+
+    Each coalition alone follows Xplique's distribution (the kernel is symmetric in ``k`` and ``M - k``, and the
+    complement of a uniform ``k``-subset is a uniform ``(M - k)``-subset); pairing them ("paired sampling", as the
+    SHAP library does) halves the estimator's variance for the same cost, and no draw can leave a superpixel always
+    on (4 independent draws over 2 superpixels did, 1 time in 8: a flat map). Never all-on nor all-off, except for a
+    single feature (a flat image gives one superpixel): its Shapley value is ``f(on) - f(off)``, so the full and the
+    empty coalition alternate."""
     if n_features < 2:
         return (np.arange(nb_samples)[:, None] % 2 == 0).astype(np.int64)
     generator = torch.Generator().manual_seed(int(seed))
-    sizes = torch.multinomial(coalition_sizes(n_features), nb_samples, replacement=True, generator=generator)
-    ranks = torch.rand(nb_samples, n_features, generator=generator).argsort(dim=1).argsort(dim=1)
-    return (ranks < sizes.unsqueeze(1)).long().numpy()
+    pairs = (nb_samples + 1) // 2
+    sizes = torch.multinomial(coalition_sizes(n_features), pairs, replacement=True, generator=generator)
+    ranks = torch.rand(pairs, n_features, generator=generator).argsort(dim=1).argsort(dim=1)
+    drawn = (ranks < sizes.unsqueeze(1)).long()
+    return torch.stack([drawn, 1 - drawn], dim=1).reshape(-1, n_features)[:nb_samples].numpy()
 
 
 def surrogate_weights(samples: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -125,6 +125,9 @@ def test_kernel_shap_coalitions_follow_the_shapley_kernel():
     for size in (1, 6):
         np.testing.assert_allclose(samples[sizes == size].mean(axis=0), size / n_features, atol=0.05)
     np.testing.assert_array_equal(samples, kernel_shap.coalitions(count, n_features, seed=0))
+    np.testing.assert_array_equal(samples[1::2], 1 - samples[::2])  # complementary pairs (paired sampling)
+    assert len(kernel_shap.coalitions(5, n_features, seed=0)) == 5  # an odd count ends on a lone draw
+    assert kernel_shap.coalitions(4, 2, seed=0).sum(axis=0).tolist() == [2, 2], "every superpixel on and off"
     np.testing.assert_array_equal(kernel_shap.coalitions(3, 1, seed=0), [[1], [0], [1]])  # one superpixel: both ends
 
 
