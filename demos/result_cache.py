@@ -12,7 +12,6 @@ small arrays and the paths of files in the result folders; an entry whose files 
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 import gradio as gr
 
 from demos.downloads import results_root
+from hub_models.assets import sha256_of
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -45,18 +45,10 @@ def clear() -> None:
         _entries.clear()
 
 
-def _file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _identity(value: Any) -> Hashable:
     """A hashable stand-in for an argument: a file by its content, containers element by element."""
     if isinstance(value, str) and os.path.isfile(value):
-        return ("file", _file_digest(value))
+        return ("file", sha256_of(Path(value)))
     if isinstance(value, (list, tuple)):
         return tuple(_identity(item) for item in value)
     if isinstance(value, dict):
