@@ -110,12 +110,6 @@ class Peer:
     tensorflow: bool = False  # seed TensorFlow too (Xplique)
 
 
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    import numpy as np
-
-    return float(np.corrcoef(np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel())[0, 1])
-
-
 def problem_for(setup: Setup, inputs: torch.Tensor, model: nn.Module) -> Problem:
     """The ``Problem`` our methods and Xplique's bridge receive, with ``inputs`` in the format under test."""
     from explainers.explain import build_problem
@@ -342,6 +336,8 @@ def agreement(
     """The correlation the verdict uses (see the module docstring), the raw one, and what it is judged against.
 
     ``theirs``: the peer's map, then (for a peer judged statistically) its maps for our other seeds."""
+    from explainers.agreement import correlation
+
     raw = correlation(ours, theirs[0])
     if peer.agreement == "coverage":
         value = correlation(ours / occlusion_coverage(ours.shape, params), theirs[0])

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from explainers import integrated_gradients, saliency, smoothgrad
+from explainers.agreement import correlation
 from explainers.base import Problem
 from explainers.counting import CountingModel
 from explainers.runtime import import_xplique
@@ -24,10 +25,6 @@ from explainers.xplique_bridge import xplique_integrated_gradients, xplique_sali
 
 CAT = 285  # Egyptian cat, chelsea's top-1 class
 SIZE = 32
-
-
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel())[0, 1])
 
 
 def relative_error(ours: np.ndarray, reference: np.ndarray) -> float:

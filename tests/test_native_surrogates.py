@@ -16,6 +16,7 @@ from sklearn.linear_model import LinearRegression, Ridge
 from torch import nn
 
 from explainers import kernel_shap, lime
+from explainers.agreement import correlation
 from explainers.base import Problem
 from explainers.counting import CountingModel
 from explainers.explain import build_problem, seed_everything
@@ -25,10 +26,6 @@ from explainers.xplique_bridge import run_xplique, xplique_kernel_shap, xplique_
 CAT = 285  # Egyptian cat, chelsea's top-1 class
 LIME_PARAMS = {"n_segments": 16, "kernel_width": 0.25}
 SHAP_PARAMS = {"n_segments": 16}
-
-
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel())[0, 1])
 
 
 def segment_values(attribution: np.ndarray, segments: np.ndarray) -> np.ndarray:

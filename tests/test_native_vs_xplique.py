@@ -12,15 +12,12 @@ import torch
 from torch import nn
 
 from explainers import occlusion, rise
+from explainers.agreement import correlation
 from explainers.base import Problem
 from explainers.counting import CountingModel
 from explainers.xplique_bridge import xplique_occlusion, xplique_rise
 
 CAT = 285  # Egyptian cat, chelsea's top-1 class
-
-
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel())[0, 1])
 
 
 class BlobModel(nn.Module):

@@ -12,15 +12,12 @@ import torch
 from PIL import Image
 
 from explainers import explain
+from explainers.agreement import correlation
 from explainers.cam import captured_activation, resolve_layer
 
 pytestmark = pytest.mark.slow
 
 SIDE = 224
-
-
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel())[0, 1])
 
 
 @pytest.fixture(scope="module")
