@@ -1,11 +1,10 @@
 """First start on a machine that never ran the setup command (a Hugging Face Space): finish the install.
 
-A Space runs plain ``pip install -r requirements.txt``, which cannot say ``--no-deps`` for one line, so xplique and
-tf-keras (``requirements-nodeps.txt``) are missing there; and nothing has fetched the embedded weights. ``bootstrap``
-installs the first with ``pip install --no-deps`` and the second with the setup command's own verified install,
-logging each step, and stops with one clear message when it cannot. On a machine set up by the setup command it
-only checks and returns (milliseconds). It never imports xplique (TensorFlow must come after torch; see
-``explainers.runtime``).
+A Space runs plain ``pip install -r requirements.txt``, which cannot say ``--no-deps`` for one line, so sktime
+(``requirements-nodeps.txt``: its data files, without its pandas pin) is missing there; and nothing has fetched the
+embedded weights. ``bootstrap`` installs the first with ``pip install --no-deps`` and the second with the setup
+command's own verified install, logging each step, and stops with one clear message when it cannot. On a machine set
+up by the setup command it only checks and returns (milliseconds).
 """
 
 from __future__ import annotations

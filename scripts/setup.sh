@@ -32,9 +32,12 @@ install_once() {
   fi
 }
 install_once requirements.txt
-# xplique declares tensorflow[and-cuda]; --no-deps keeps the CPU TensorFlow from requirements.txt.
 install_once requirements-nodeps.txt --no-deps
-((with_tests)) && install_once requirements-test.txt
+if ((with_tests)); then
+  install_once requirements-test.txt
+  # xplique declares tensorflow[and-cuda]; --no-deps keeps the CPU TensorFlow from requirements-test.txt.
+  install_once requirements-test-nodeps.txt --no-deps
+fi
 
 # The detection photos come from Debian's darknet package: apt-get needs its package lists for that.
 if command -v apt-get >/dev/null && ! apt-cache show darknet >/dev/null 2>&1; then
