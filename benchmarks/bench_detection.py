@@ -141,8 +141,9 @@ def peer_row(
     warm_up: bool,
 ) -> dict[str, Any]:
     """Xplique's D-RISE at ``row``'s preset: time, ratio, and agreement against the spread of our own seeds."""
-    from bench_peers import SEED_SHARE, correlation
+    from bench_peers import SEED_SHARE
 
+    from explainers.agreement import correlation
     from explainers.detection import explain_box
 
     params = row["params"]
@@ -190,7 +191,10 @@ def method_rows(
             }
         )
         maps[rows[-1]["run"]] = explanation.attribution
-        print(f"  {rows[-1]['run']}: {seconds:.3f} s, {explanation.evaluations} evaluations", flush=True)
+        print(
+            f"  {rows[-1]['run']}: {seconds:.3f} s ({inside:.3f} s inside), {explanation.evaluations} evaluations",
+            flush=True,
+        )
     return rows, maps
 
 
