@@ -26,6 +26,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from safetensors import SafetensorError
 from torch import nn
 
 from hub_models.errors import UserInputError
@@ -257,6 +258,14 @@ def _unsupported(parsed: HubSpec, why: str, task: Task) -> UserInputError:
     return UserInputError(f"{parsed.repo_id} is not {task.noun} this app can load: {why}. {task.advice}")
 
 
+def _invalid_weights(parsed: HubSpec, error: SafetensorError) -> UserInputError:
+    """Weights named .safetensors that are not: never read any other way (a pickle in disguise stays unread)."""
+    return UserInputError(
+        f"{parsed.repo_id}: its weights are not a valid safetensors file ({error}), so they were not loaded. "
+        "Choose another model."
+    )
+
+
 def check_transformers_config(parsed: HubSpec, config: dict[str, Any], task: Task) -> None:
     """A transformers config with a head for ``task`` that needs no custom code; a clear error otherwise."""
     if "model_type" not in config:
@@ -278,6 +287,8 @@ def _timm_model(parsed: HubSpec, folder: Path, config: dict[str, Any], source: d
 
     try:
         module = timm.create_model("local-dir:" + str(folder), pretrained=True)
+    except SafetensorError as error:
+        raise _invalid_weights(parsed, error) from error
     except (RuntimeError, ValueError, KeyError) as error:
         raise UserInputError(f"{parsed.repo_id} could not be built with timm {timm.__version__}: {error}") from error
     cfg = {**config.get("pretrained_cfg", {}), **module.pretrained_cfg}
@@ -342,6 +353,8 @@ def load_transformers(parsed: HubSpec, folder: Path, task: Task) -> tuple[Any, n
         model = auto.from_pretrained(folder, trust_remote_code=False, use_safetensors=True)
     except UserInputError:
         raise
+    except SafetensorError as error:
+        raise _invalid_weights(parsed, error) from error
     except (OSError, ValueError, KeyError) as error:
         raise UserInputError(
             f"{parsed.repo_id} could not be loaded with transformers {transformers.__version__}: "

@@ -150,7 +150,7 @@ def fake_hub(tmp_path_factory) -> FakeHub:
     from fake_hub import build_repos
 
     FAKE_HUB.folder = tmp_path_factory.mktemp("fake-hub")
-    FAKE_HUB.repos.update(build_repos(FAKE_HUB.folder / "repos", FAKE_HUB.pickle_marker))
+    FAKE_HUB.repos.update(build_repos(FAKE_HUB.folder / "repos", FAKE_HUB.pickle_marker, FAKE_HUB.remote_code_marker))
     return FAKE_HUB
 
 

@@ -3,7 +3,9 @@
 It answers the requests the real ``huggingface_hub`` makes for what ``hub_models.hub`` does:
 ``GET /api/models/{repo}[/revision/{rev}]`` (model_info, with file sizes), ``HEAD``/``GET
 /{repo}/resolve/{rev}/{file}`` (hf_hub_download) and ``GET /api/models/{repo}/tree/{rev}``; errors carry the
-``X-Error-Code`` header the client maps to its exceptions. Every request is recorded in ``requests``.
+``X-Error-Code`` header the client maps to its exceptions. Every request is recorded in ``requests``, every
+``Authorization`` header in ``authorizations``. A repo can also fail mid-download (``cut``: the Hub goes away after
+half a file) and stay gone (``down``: requests are dropped unanswered) until a test brings it back.
 
 This module imports only the standard library at the top: ``conftest.py`` creates the server (binding its port) before
 anything imports huggingface_hub. The repo builders import torch, timm and transformers when they run.
@@ -37,6 +39,8 @@ class FakeRepo:
     license: str = "apache-2.0"
     pipeline_tag: str | None = None
     claimed_sizes: dict[str, int] = field(default_factory=dict)  # file -> size announced in the metadata
+    cut: tuple[str, ...] = ()  # files whose download breaks off after half the bytes; the repo is then ``down``
+    down: bool = False  # every request is dropped without an answer: the Hub has gone away
 
     def __post_init__(self) -> None:
         if not self.revisions:
@@ -61,6 +65,7 @@ class FakeHub:
     def __init__(self) -> None:
         self.repos: dict[str, FakeRepo] = {}
         self.requests: list[str] = []
+        self.authorizations: list[str] = []  # every Authorization header received
         self.folder = Path()  # where build_repos saved the models (set by the fake_hub fixture)
         self._lock = threading.Lock()
         hub = self
@@ -88,6 +93,11 @@ class FakeHub:
         """Created if the pickle-only repo's weights are ever unpickled."""
         return self.folder / "pickle-was-executed"
 
+    @property
+    def remote_code_marker(self) -> Path:
+        """Created if the custom-code repo's Python files are ever imported."""
+        return self.folder / "remote-code-was-executed"
+
     def start(self) -> None:
         if self._thread is None:
             self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -111,6 +121,8 @@ class FakeHub:
         path = unquote(urlsplit(handler.path).path)
         with self._lock:
             self.requests.append(f"{handler.command} {path}")
+            if "Authorization" in handler.headers:
+                self.authorizations.append(handler.headers["Authorization"])
         authorised = handler.headers.get("Authorization") == f"Bearer {TOKEN}"
         if match := re.fullmatch(r"/api/models/([^/]+/[^/]+)(?:/revision/(.+))?", path):
             self._model_info(handler, match[1], match[2] or "main", authorised)
@@ -130,6 +142,9 @@ class FakeHub:
         if repo is None:
             return self._error(handler, 401, "RepoNotFound", f"Repository Not Found for {repo_id}")
         time.sleep(repo.delay)
+        if repo.down:  # no status line at all: the client sees the connection close, as when a server dies
+            handler.close_connection = True
+            return None
         if repo.broken:
             return self._error(handler, 500, "", "Internal Error - We're working hard to fix this as soon as possible!")
         if repo.gated and files and not authorised:
@@ -188,7 +203,12 @@ class FakeHub:
         handler.send_header("Content-Length", str(len(data)))
         handler.send_header("Content-Type", "application/octet-stream")
         handler.end_headers()
-        if not head:
+        if not head and name in repo.cut:  # the full length announced, half sent, then the Hub goes away
+            handler.wfile.write(data[: len(data) // 2])
+            handler.wfile.flush()
+            repo.down = True
+            handler.close_connection = True
+        elif not head:
             half = len(data) // 2
             handler.wfile.write(data[:half])
             handler.wfile.flush()
@@ -232,6 +252,11 @@ TRANSFORMERS = "fake-org/tiny-hf-resnet"
 GATED = "fake-org/gated-resnet"
 GATED_FOR_TOKEN = "fake-org/gated-resnet-for-token"  # its own repo: once downloaded, the HF cache would serve it
 PICKLE_ONLY = "fake-org/pickle-only"
+PICKLE_BESIDE_SAFETENSORS = "fake-org/pickle-beside-safetensors"
+PICKLE_AS_SAFETENSORS = "fake-org/pickle-named-safetensors"  # timm config, the pickle saved as model.safetensors
+PICKLE_AS_SAFETENSORS_HF = "fake-org/hf-pickle-named-safetensors"  # the same with a transformers config
+REMOTE_CODE = "fake-org/custom-code-resnet"
+REMOTE_CODE_FILES = ("configuration_evil.py", "modeling_evil.py")
 OVERSIZED = "fake-org/huge-resnet"
 TEXT_MODEL = "fake-org/tiny-bert"
 UNCACHED = "fake-org/never-downloaded"
@@ -259,12 +284,51 @@ class ExecutesOnLoad:
         return (Path.touch, (self.marker,))
 
 
+REMOTE_CODE_MODULE = """# Custom model code, as trust_remote_code would import it: importing it runs it.
+
+from pathlib import Path
+
+from transformers import PretrainedConfig, ResNetForImageClassification
+
+Path({marker!r}).touch()
+
+
+class EvilResNetConfig(PretrainedConfig):
+    model_type = "evil-resnet"
+
+
+class EvilResNetForImageClassification(ResNetForImageClassification):
+    config_class = EvilResNetConfig
+"""
+
+
+def remote_code_files(transformers_files: dict[str, bytes], marker: Path) -> dict[str, bytes]:
+    """A transformers repo whose config's ``auto_map`` sends the Auto classes to Python files in the repo, which
+    create ``marker`` when imported (as ``trust_remote_code=True`` would import them)."""
+    config = json.loads(transformers_files["config.json"])
+    config.update(
+        model_type="evil-resnet",
+        architectures=["EvilResNetForImageClassification"],
+        auto_map={
+            "AutoConfig": "configuration_evil.EvilResNetConfig",
+            "AutoModelForImageClassification": "modeling_evil.EvilResNetForImageClassification",
+        },
+    )
+    module = REMOTE_CODE_MODULE.format(marker=str(marker)).encode()
+    return {
+        **transformers_files,
+        "config.json": json.dumps(config, indent=2).encode(),
+        **{name: module for name in REMOTE_CODE_FILES},
+    }
+
+
 def _folder_files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def build_repos(root: Path, pickle_marker: Path) -> dict[str, FakeRepo]:
-    """Tiny models saved with their libraries' own save functions into ``root``, as fake-Hub repos."""
+def build_repos(root: Path, pickle_marker: Path, remote_code_marker: Path) -> dict[str, FakeRepo]:
+    """Tiny models saved with their libraries' own save functions into ``root``, as fake-Hub repos; the markers are
+    the files that executing the pickle-only repo's weights or the custom-code repo's Python files would create."""
     import timm
     import torch
     import transformers
@@ -331,6 +395,10 @@ def build_repos(root: Path, pickle_marker: Path) -> dict[str, FakeRepo]:
         GATED: FakeRepo(timm_files, gated=True),
         GATED_FOR_TOKEN: FakeRepo(timm_files, gated=True),
         PICKLE_ONLY: FakeRepo({"config.json": timm_files["config.json"], "pytorch_model.bin": evil}),
+        PICKLE_BESIDE_SAFETENSORS: FakeRepo({**timm_files, "pytorch_model.bin": evil}),
+        PICKLE_AS_SAFETENSORS: FakeRepo({"config.json": timm_files["config.json"], "model.safetensors": evil}),
+        PICKLE_AS_SAFETENSORS_HF: FakeRepo({**hf_files, "model.safetensors": evil}),
+        REMOTE_CODE: FakeRepo(remote_code_files(hf_files, remote_code_marker)),
         OVERSIZED: FakeRepo(timm_files, claimed_sizes={"model.safetensors": 5_000_000_000}),
         TEXT_MODEL: FakeRepo(_folder_files(root / "bert")),
         UNCACHED: FakeRepo(_folder_files(root / "timm-custom")),
