@@ -52,7 +52,8 @@ def explain_box(
     cost = spec.cost(values, size)
     counting = CountingModel(detector.module, cost.evaluations, progress)
     problem = BoxProblem(model=counting, inputs=inputs, target=rows[index].clone())
-    seed_everything(values.get("seed", 0), tensorflow=False)
+    if spec.stochastic:
+        seed_everything(values["seed"], tensorflow=False)
     start = time.perf_counter()
     raw = spec.attribute(problem, values)
     seconds = time.perf_counter() - start
