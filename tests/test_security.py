@@ -4,8 +4,15 @@ HF_TOKEN never shows."""
 from __future__ import annotations
 
 import ast
+import http.client
+import os
 import pickle
+import secrets
+import sys
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
+import gradio
 import pytest
 import torch
 from conftest import ROOT
@@ -21,6 +28,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from hub_models import UserInputError, load_model
+from hub_models.assets import DARKNET_PHOTOS
 from hub_models.detectors import load_detector
 from hub_models.examples import example_photo_paths
 from hub_models.hub import load_hub_model
@@ -128,3 +136,105 @@ def test_no_code_in_the_app_loads_models_unsafely():
     ]
     assert all(unsafe_loads(line) for line in bad)
     assert not unsafe_loads("torch.load(p, weights_only=True); from_pretrained(p, trust_remote_code=False)")
+
+
+# --- file access -----------------------------------------------------------------------------------------------------
+
+
+def raw_get(app_url: str, path: str) -> tuple[int, bytes]:
+    """GET ``path`` sent byte for byte (an HTTP library would resolve '..' and re-encode it first)."""
+    parts = urlsplit(app_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def file_urls(target: Path, allowed: list[Path]) -> list[str]:
+    """Every way of asking the app for ``target``: the API's and the legacy file route, absolute, URL-encoded,
+    double-encoded, relative to the working folder, and climbing out of each folder the app does serve."""
+    text = str(target)
+    up = "../" * 12 + text.lstrip("/")
+    urls = [
+        f"{route}={form}"
+        for route in ("/gradio_api/file", "/file")
+        for form in (text, quote(text, safe=""), quote(quote(text, safe=""), safe=""), up, quote(up, safe=""))
+    ]
+    for folder in allowed:
+        urls += [
+            f"/gradio_api/file={folder}/{up}",
+            f"/gradio_api/file={quote(f'{folder}/{up}', safe='')}",
+            f"/gradio_api/file={folder}/{'..%2F' * 12}{quote(text.lstrip('/'), safe='')}",
+            f"/gradio_api/file={folder}/%00{text}",
+        ]
+    if target.is_relative_to(ROOT):
+        urls.append(f"/gradio_api/file={target.relative_to(ROOT)}")
+    return urls
+
+
+@pytest.fixture
+def private_files(fake_hub, tmp_path) -> dict[Path, bytes]:
+    """Files the app must never serve, each with bytes that must not show in an answer: system, project, venv,
+    embedded weights, the HF cache (a downloaded model) and the HF token file."""
+    from huggingface_hub import constants
+
+    from hub_models.assets import MOBILENET_V2_IMAGENET
+
+    model = load_hub_model(TIMM_IMAGENET)
+    snapshot = Path(constants.HF_HUB_CACHE) / f"models--{TIMM_IMAGENET.replace('/', '--')}" / "snapshots"
+    token_file = Path(constants.HF_TOKEN_PATH)
+    assert not token_file.exists()  # a token here would be sent with every test's Hub request
+    token_file.write_text("hf_" + secrets.token_hex(16))
+    paths = [
+        Path("/etc/passwd"),
+        ROOT / "app.py",
+        ROOT / "hub_models" / "hub.py",
+        Path(sys.prefix) / "pyvenv.cfg",
+        Path(gradio.__file__),
+        MOBILENET_V2_IMAGENET.path,
+        snapshot / model.source["revision"] / "model.safetensors",
+        snapshot / model.source["revision"] / "config.json",
+        token_file,
+    ]
+    yield {path: path.read_bytes()[:200] for path in paths}
+    token_file.unlink()
+
+
+def test_the_app_serves_no_file_outside_its_outputs_and_examples(app_url, private_files):
+    from demos.downloads import results_root
+
+    allowed = [Path(os.environ["GRADIO_TEMP_DIR"]), results_root(), example_photo_paths()["chelsea"].parent]
+    served = {}
+    for target, content in private_files.items():
+        for url in file_urls(target, allowed):
+            status, body = raw_get(app_url, url)
+            if not 400 <= status < 500 or content[:40] in body:
+                served[url] = status
+    assert not served
+    assert len(private_files) == 9
+
+
+def test_the_app_fetches_no_url_for_a_client(app_url, fake_hub):
+    """The file route's URL form must not reach into the server's network (the fake Hub listens on 127.0.0.1)."""
+    before = fake_hub.request_count()
+    for url in (f"{fake_hub.url}/api/models/{TIMM_IMAGENET}", f"http://localhost:{fake_hub.port}/api/models/x"):
+        status, body = raw_get(app_url, f"/gradio_api/file={url}")
+        assert 400 <= status < 500 and b"siblings" not in body
+    assert fake_hub.request_count() == before
+
+
+def test_the_app_serves_its_outputs_and_example_photos(app_url):
+    client = Client(app_url, verbose=False, download_files=False)
+    photo = handle_file(str(example_photo_paths()["astronaut"]))
+    outputs = client.predict(photo, "", "Saliency", "", "", api_name="/explain")
+    for output in outputs:
+        status, body = raw_get(app_url, urlsplit(output["url"]).path)
+        assert status == 200 and body == Path(output["path"]).read_bytes()
+    assert [Path(output["path"]).suffix for output in outputs] == [".png", ".npy", ".json", ".zip"]
+    photos = [*example_photo_paths().values(), *(a.path for a in DARKNET_PHOTOS.values() if a.path.is_file())]
+    for path in photos:
+        status, body = raw_get(app_url, f"/gradio_api/file={quote(str(path))}")
+        assert status == 200 and body == path.read_bytes(), path
