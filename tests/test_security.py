@@ -5,23 +5,31 @@ from __future__ import annotations
 
 import ast
 import http.client
+import json
 import os
 import pickle
 import secrets
 import sys
+import urllib.request
+import zipfile
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import gradio
 import pytest
 import torch
+from app_process import running_app
 from conftest import ROOT
 from fake_hub import (
+    BROKEN,
+    DETECTOR,
+    GATED,
     PICKLE_AS_SAFETENSORS,
     PICKLE_AS_SAFETENSORS_HF,
     PICKLE_BESIDE_SAFETENSORS,
     REMOTE_CODE,
     REMOTE_CODE_FILES,
+    TIMM_CUSTOM,
     TIMM_IMAGENET,
 )
 from gradio_client import Client, handle_file
@@ -238,3 +246,58 @@ def test_the_app_serves_its_outputs_and_example_photos(app_url):
     for path in photos:
         status, body = raw_get(app_url, f"/gradio_api/file={quote(str(path))}")
         assert status == 200 and body == path.read_bytes(), path
+
+
+# --- secrets ---------------------------------------------------------------------------------------------------------
+
+
+def readable(path: Path) -> list[bytes]:
+    """A returned file's bytes, and every member of it when it is a zip (deflated members hide their text)."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return [path.read_bytes(), *(archive.read(name) for name in archive.namelist())]
+    return [path.read_bytes()]
+
+
+def test_hf_token_reaches_the_hub_and_nowhere_else(fake_hub, tmp_path):
+    """The app started as a user starts it, with a token: Hub models (good, missing, gated, broken, malformed),
+    an explanation's files, a detection and its explanation; then the token is looked for in everything it said."""
+    token = "hf_" + secrets.token_hex(20)
+    env = {
+        **os.environ,
+        "HF_TOKEN": token,
+        "HF_HOME": str(tmp_path / "hf-home"),
+        "GRADIO_TEMP_DIR": str(tmp_path / "gradio"),
+        "XAI_RESULT_CACHE_SIZE": "0",
+    }
+    seen: list[bytes] = []
+    errors: list[str] = []
+    log = tmp_path / "app.log"
+    with running_app(sys.executable, [], env, log) as (url, config):
+        client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
+        photo = handle_file(str(example_photo_paths()["chelsea"]))
+        for spec in ("fake-org/does-not-exist", GATED, BROKEN, "fake-org/bad id", TIMM_CUSTOM):
+            try:
+                seen.append(json.dumps(client.predict(photo, spec, api_name="/classify")).encode())
+            except AppError as error:
+                errors.append(str(error))
+        files = client.predict(photo, TIMM_CUSTOM, "Grad-CAM", "", "", api_name="/explain")
+        annotated, detections = client.predict(photo, DETECTOR, 0.01, True, api_name="/detect")
+        box = detections["indices"][0]
+        files = [
+            *files,
+            annotated,
+            *client.predict(photo, DETECTOR, box, "Box gradient", "", True, api_name="/explain_box"),
+        ]
+        for path in files:
+            seen += readable(Path(path))
+        for page in ("/", "/config", "/gradio_api/info", "/gradio_api/info?all_endpoints=true"):
+            with urllib.request.urlopen(url + page, timeout=30) as response:
+                seen.append(response.read())
+        seen.append(json.dumps(config).encode())
+    seen += [log.read_bytes(), *(message.encode() for message in errors)]
+    assert len(errors) == 4 and any("HF_TOKEN" in message for message in errors)  # the gated repo's advice
+    assert sum(name.endswith(".zip") for name in map(str, files)) == 2 and len(files) == 9
+    assert f"Bearer {token}" in fake_hub.authorizations  # the token was used: its absence below means something
+    leaks = [text[:200] for text in seen if token[3:].encode() in text]
+    assert not leaks
