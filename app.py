@@ -45,6 +45,19 @@ TITLE = "xai-suite: explain deep networks"
 log = logging.getLogger("xai_suite")
 
 
+def queue_size() -> int:
+    """Requests that may wait for a worker (``XAI_QUEUE_SIZE``, default 64). Gradio turns the next one away at once:
+    the page says "This application is currently busy. Please try again.", a Gradio client raises "Queue is full!
+    Please try again." and the raw API answers 503."""
+    return max(1, int(os.environ.get("XAI_QUEUE_SIZE", "64")))
+
+
+def max_upload_bytes() -> int:
+    """The largest file Gradio accepts (``XAI_MAX_UPLOAD_MB``, default 50: the CSV reader's own limit, several times
+    any photo); a bigger upload is refused while it arrives (413), before it is stored."""
+    return int(float(os.environ.get("XAI_MAX_UPLOAD_MB", "50")) * 1024 * 1024)
+
+
 def build_app() -> gr.Blocks:
     # The example photos are served from where setup put them (the classifiers' folder holds nothing else; the
     # detection photos are named one by one), so a link can fill them into a tab's input.
@@ -70,7 +83,7 @@ def build_app() -> gr.Blocks:
                 fields["compare"] = compare.build(app)
                 sanity.build(app)
         links.bind(app, tabs, fields, buttons)
-    app.queue(default_concurrency_limit=1, max_size=64)
+    app.queue(default_concurrency_limit=1, max_size=queue_size())
     return app
 
 
@@ -110,6 +123,7 @@ def main() -> None:
         server_port=args.port,
         share=args.share,
         root_path=args.root_path,
+        max_file_size=max_upload_bytes(),
         prevent_thread_lock=True,
     )
     threading.Thread(target=warm_up_rest, name="warm-up", daemon=True).start()

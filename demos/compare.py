@@ -27,6 +27,7 @@ from explainers.compare import (
     comparison_seconds,
     ranked,
 )
+from explainers.limits import work_note
 from explainers.manifest import manifest, package_versions
 from explainers.runtime import within_memory_budget
 from hub_models import load_model
@@ -46,7 +47,7 @@ def cost_preview(model: str | None, methods: list[str] | None, preset: str) -> s
     seconds, evaluations = comparison_seconds(load_model(model), keys, preset)
     return (
         f"**Cost:** {len(keys)} methods at their {preset} presets, scored for faithfulness: about {evaluations:,} "
-        f"model evaluations, about {seconds:.1f} s here."
+        f"model evaluations, about {seconds:.1f} s here.{work_note(evaluations)}"
     )
 
 

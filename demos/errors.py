@@ -1,4 +1,5 @@
-"""Turns explainer-layer errors into ``gr.Error`` so no traceback ever reaches the page."""
+"""Turns explainer-layer errors into ``gr.Error`` so no traceback ever reaches the page; runs each handler as one
+request within the limits of ``explainers.limits`` (its time, and whether its client still waits)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any, TypeVar
 
 import gradio as gr
 
+from demos.cancellation import client_gone
+from explainers.limits import request_limits
 from hub_models.errors import UserInputError
 
 log = logging.getLogger("xai_suite")
@@ -16,12 +19,14 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 def user_facing(handler: Handler) -> Handler:
-    """A user's mistake becomes its own message; anything else is logged and reported without internals."""
+    """A user's mistake (or a request stopped by its limits) becomes its own message; anything else is logged and
+    reported without internals."""
 
     @functools.wraps(handler)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
-            return handler(*args, **kwargs)
+            with request_limits(client_gone):
+                return handler(*args, **kwargs)
         except gr.Error:
             raise
         except UserInputError as error:

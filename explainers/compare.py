@@ -11,7 +11,8 @@ import numpy as np
 from explainers.base import Cost, Explanation, ProgressFn
 from explainers.explain import estimate, explain, resize_map
 from explainers.faithfulness import Faithfulness, FaithfulnessSettings, faithfulness
-from explainers.registry import METHODS, PRESETS, get_method
+from explainers.limits import check_work
+from explainers.registry import METHODS, PRESETS, get_method, validate_params
 from explainers.throughput import measure
 from hub_models.errors import UserInputError
 from hub_models.loaded_model import LoadedModel
@@ -56,6 +57,15 @@ def check_preset(preset: str) -> str:
     return preset
 
 
+def comparison_evaluations(
+    model: LoadedModel, methods: list[str], preset: str, settings: FaithfulnessSettings = FaithfulnessSettings()
+) -> int:
+    """Model evaluations of a comparison: every method at ``preset`` (registry keys) and the scoring of its map."""
+    size = model.preprocessing.input_size
+    values = {key: validate_params(METHODS[key], {"preset": check_preset(preset)}) for key in methods}
+    return sum(METHODS[key].cost(values[key], size).evaluations + settings.evaluations for key in methods)
+
+
 def comparison_seconds(
     model: LoadedModel, methods: list[str], preset: str, settings: FaithfulnessSettings = FaithfulnessSettings()
 ) -> tuple[float, int]:
@@ -64,7 +74,7 @@ def comparison_seconds(
     throughput = measure(model.module, model.preprocessing.input_size)
     scoring = len(methods) * settings.evaluations
     seconds = sum(e.seconds for e in estimates) + throughput.seconds(Cost(forward=scoring))
-    return seconds, sum(e.cost.evaluations for e in estimates) + scoring
+    return seconds, comparison_evaluations(model, methods, preset, settings)
 
 
 def compare(
@@ -79,7 +89,11 @@ def compare(
 ) -> list[Compared]:
     """Each method's map at ``preset`` for the same target, scored with the same seeded MuFidelity masks."""
     keys = chosen_methods(methods)
-    check_preset(preset)
+    check_work(
+        comparison_evaluations(model, keys, preset, settings),
+        f"Comparing {len(keys)} methods at their {preset} presets (faithfulness scoring included)",
+        "Choose fewer methods or the fast preset.",
+    )
     target_index = model.resolve_target(target, image)
     inputs = model.preprocessing.to_tensor(image)
     results = []

@@ -1,4 +1,6 @@
-"""A transparent wrapper that counts the images a method sends through the model and reports progress."""
+"""A transparent wrapper that counts the images a method sends through the model and reports progress.
+
+Every model batch of every explainer goes through it, so it is also where a request is stopped (``limits``)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ import torch
 from torch import nn
 
 from explainers.base import ProgressFn
+from explainers.limits import EXPLANATION_ADVICE, check_request
 
 
 class CountingModel(nn.Module):
-    """Forwards to ``model``; after each batch reports ``evaluations / expected`` to ``progress``."""
+    """Forwards to ``model``; after each batch reports ``evaluations / expected`` to ``progress``. Before each batch,
+    stops the request when it has run out of time or its client has gone (``limits.check_request``)."""
 
     def __init__(self, model: nn.Module, expected: int, progress: ProgressFn | None = None) -> None:
         super().__init__()
@@ -22,6 +26,7 @@ class CountingModel(nn.Module):
             model.eval()
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        check_request(f"{self.evaluations:,} of about {self.expected:,} model evaluations", EXPLANATION_ADVICE)
         outputs = self.model(inputs)
         self.evaluations += int(inputs.shape[0])
         if self.progress is not None:

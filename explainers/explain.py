@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from explainers.base import Cost, Explanation, Method, Problem, ProgressFn
 from explainers.counting import CountingModel
+from explainers.limits import check_work, work_note
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.runtime import import_xplique
 from explainers.throughput import predicted_seconds, record_run
@@ -33,7 +34,7 @@ class Estimate:
         return (
             f"{self.method.name}: about {self.cost.evaluations:,} model evaluations "
             f"({self.cost.forward:,} forward, {self.cost.backward:,} forward+backward), "
-            f"about {self.seconds:.1f} s here."
+            f"about {self.seconds:.1f} s here.{work_note(self.cost.evaluations)}"
         )
 
 
@@ -96,8 +97,9 @@ def explain(
     """
     spec = get_method(method)
     values = validate_params(spec, parse_params(params))
-    target_index = model.resolve_target(target, image)
     cost = spec.cost(values, model.preprocessing.input_size)
+    check_work(cost.evaluations, f"{spec.name} with these parameters")
+    target_index = model.resolve_target(target, image)
     counting = CountingModel(model.module, cost.evaluations, progress)
     problem = build_problem(model, image, target_index, counting)
     if spec.stochastic:  # ~0.6 ms (torch.manual_seed queues a CUDA seed with its stack trace): a tenth of Grad-CAM

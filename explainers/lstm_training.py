@@ -17,6 +17,7 @@ from torch import nn
 
 from explainers import training
 from explainers.base import Param, ProgressFn
+from explainers.limits import check_predicted_seconds
 from explainers.lstm_gates import Gates, lstm_gates, memory_summary
 from explainers.runtime import torch_threads
 from explainers.training import LossFn, TrainingSettings, fit
@@ -225,6 +226,7 @@ def train_lstm(data: SequenceData, settings: LstmSettings, sample: int, progress
     if not -count <= sample < count:
         raise UserInputError(f"Sequence {sample} does not exist: the validation split has {count} (0 to {count - 1}).")
     sample %= count
+    check_predicted_seconds(lambda: estimate_seconds(data, settings), "This LSTM training")
     with torch_threads(training.TRAINING_THREADS):
         return _train(data, settings, sample, progress)
 

@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from explainers.base import Param, ProgressFn
+from explainers.limits import check_predicted_seconds
 from explainers.training import TrainingSettings, fit
 from explainers.training_cost import training_seconds
 from hub_models.errors import UserInputError
@@ -266,6 +267,7 @@ class Recorder:
 
 def train_mlp(data: TabularData, settings: MlpSettings, progress: ProgressFn | None = None) -> MlpRun:
     """Trains the MLP described by ``settings`` on ``data``; records every hidden layer at every epoch."""
+    check_predicted_seconds(lambda: estimated_training_seconds(data, settings), "This MLP training")
     split = split_data(data, settings)
     torch.manual_seed(settings.seed)
     model = build_mlp(data.features.shape[1], len(data.class_names), settings)

@@ -26,8 +26,9 @@ from torch import nn
 
 from explainers.base import Param, ProgressFn
 from explainers.explain import estimate, explain
+from explainers.limits import check_work, work_note
 from explainers.manifest import package_versions
-from explainers.registry import get_method
+from explainers.registry import get_method, parse_params, validate_params
 from hub_models.errors import UserInputError
 from hub_models.loaded_model import LoadedModel
 
@@ -280,6 +281,7 @@ def describe_cost(
     return (
         f"{one.method.name}, {runs} runs (original + {steps} randomisation steps): about "
         f"{runs * one.cost.evaluations:,} model evaluations, about {seconds:.1f} s here."
+        f"{work_note(runs * one.cost.evaluations)}"
     )
 
 
@@ -299,6 +301,13 @@ def cascading_randomisation(
     question. A stochastic method keeps its seed at every step: only the weights change between maps.
     """
     spec = get_method(method)
+    runs = STEPS.check(steps, "Sanity check") + 1
+    one = spec.cost(validate_params(spec, parse_params(params)), model.preprocessing.input_size)
+    check_work(
+        runs * one.evaluations,
+        f"A sanity check of {spec.name} ({runs} runs: the original model and {runs - 1} randomisation steps)",
+        "Use fewer steps, or ask less of the method (the fast preset, fewer samples).",
+    )
     steps, blocks = check_steps(model, image, steps)
     target_index = model.resolve_target(target, image)
 

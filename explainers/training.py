@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from explainers.base import ProgressFn
+from explainers.limits import TRAINING_ADVICE, check_request
 from explainers.runtime import torch_threads
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -59,7 +60,8 @@ def fit(
 
     A record holds ``epoch``, ``train_loss``, ``val_loss`` and ``train_<name>`` / ``val_<name>`` for every metric.
     ``on_epoch(epoch)`` runs after each evaluation with the model in eval mode. Runs on one torch thread (see
-    ``explainers.runtime``).
+    ``explainers.runtime``). Stops the request before each step when it has run out of time or its client has gone
+    (``limits.check_request``).
     """
     with torch_threads(TRAINING_THREADS):
         return _fit(model, loss_fn, train, validation, settings, metrics, on_epoch, progress)
@@ -83,6 +85,7 @@ def _fit(
         if epoch:
             model.train()
             for batch in torch.randperm(len(inputs), generator=shuffle).split(settings.batch_size):
+                check_request(f"{epoch - 1} of {settings.epochs} epochs", TRAINING_ADVICE)
                 optimizer.zero_grad(set_to_none=True)
                 loss_fn(model(inputs[batch]), targets[batch]).backward()
                 optimizer.step()

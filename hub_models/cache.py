@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 
 from hub_models.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
 from hub_models.errors import UserInputError
 from hub_models.hub import load_hub_model, parse_spec
 from hub_models.loaded_model import LoadedModel
-
-_cache: OrderedDict[str, LoadedModel] = OrderedDict()
-_lock = threading.Lock()  # guards _cache and _loading, never held while a model loads
-_loading: dict[str, threading.Lock] = {}
+from hub_models.lru import LoadingLru
 
 
 def cache_size() -> int:
-    """How many models stay in memory (``XAI_MODEL_CACHE_SIZE``, default 3)."""
+    """How many models of each kind (classifiers, detectors) stay in memory (``XAI_MODEL_CACHE_SIZE``, default 3)."""
     return max(1, int(os.environ.get("XAI_MODEL_CACHE_SIZE", "3")))
+
+
+_cache: LoadingLru[LoadedModel] = LoadingLru(cache_size)
 
 
 def normalise_spec(spec: str | None) -> str:
@@ -38,8 +36,7 @@ def normalise_spec(spec: str | None) -> str:
 
 def cached_specs() -> list[str]:
     """The normalised specs in memory, least recently used first."""
-    with _lock:
-        return list(_cache)
+    return _cache.keys()
 
 
 def load_model(spec: str | None) -> LoadedModel:
@@ -49,23 +46,4 @@ def load_model(spec: str | None) -> LoadedModel:
     slow download never holds up the models already in memory, and two requests for it load it once.
     """
     name = normalise_spec(spec)
-    with _lock:
-        if name in _cache:
-            _cache.move_to_end(name)
-            return _cache[name]
-        loading = _loading.setdefault(name, threading.Lock())
-    with loading:
-        with _lock:
-            if name in _cache:  # another request loaded it while this one waited
-                _cache.move_to_end(name)
-                return _cache[name]
-        try:
-            model = EMBEDDED_MODELS[name]() if name in EMBEDDED_MODELS else load_hub_model(name)
-            with _lock:
-                _cache[name] = model
-                while len(_cache) > cache_size():
-                    _cache.popitem(last=False)
-        finally:
-            with _lock:
-                _loading.pop(name, None)
-        return model
+    return _cache.get(name, lambda: EMBEDDED_MODELS[name]() if name in EMBEDDED_MODELS else load_hub_model(name))

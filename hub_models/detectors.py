@@ -13,10 +13,7 @@ maps boxes and maps back onto the photo.
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ import torchvision.ops
 from torch import nn
 
 from hub_models.assets import COCO_NAMES, YOLOV3_TINY_CFG, YOLOV3_TINY_WEIGHTS, verified_path
+from hub_models.cache import cache_size
 from hub_models.darknet import load_darknet
 from hub_models.errors import UserInputError
 from hub_models.hub import (
@@ -40,6 +38,7 @@ from hub_models.hub import (
     parse_spec,
 )
 from hub_models.loaded_model import FrozenModel
+from hub_models.lru import LoadingLru
 
 DEFAULT_DETECTOR = "yolov3-tiny"
 LETTERBOX_GREY = 0.5
@@ -261,18 +260,20 @@ def load_hub_detector(spec: str) -> LoadedDetector:
     )
 
 
-_locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-
-
-@functools.lru_cache(maxsize=2)
-def _load(name: str) -> LoadedDetector:
-    return EMBEDDED_DETECTORS[name]() if name in EMBEDDED_DETECTORS else load_hub_detector(name)
+_detectors: LoadingLru[LoadedDetector] = LoadingLru(cache_size)
+"""The detectors in memory, as many as classifiers (``XAI_MODEL_CACHE_SIZE``); each loads under its own lock: two
+requests download it once, other detectors are not held up."""
 
 
 def _load_once(name: str) -> LoadedDetector:
-    """Each detector loads under its own lock: two requests download it once, other detectors are not held up."""
-    with _locks[name]:
-        return _load(name)
+    return _detectors.get(
+        name, lambda: EMBEDDED_DETECTORS[name]() if name in EMBEDDED_DETECTORS else load_hub_detector(name)
+    )
+
+
+def cached_detectors() -> list[str]:
+    """The detectors in memory, least recently used first."""
+    return _detectors.keys()
 
 
 def load_detector(spec: str | None) -> LoadedDetector:

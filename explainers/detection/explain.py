@@ -12,6 +12,7 @@ from explainers.counting import CountingModel
 from explainers.detection.registry import DETECTION_METHODS
 from explainers.detection.target import BoxProblem
 from explainers.explain import Estimate, seed_everything
+from explainers.limits import check_work
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.throughput import measure, predicted_seconds, record_run
 from hub_models.detectors import LoadedDetector, box_scores
@@ -45,11 +46,12 @@ def explain_box(
     uint8 image; the map has the image's size and ``extra`` holds the box in photo pixels, its label and score."""
     spec = get_method(method, DETECTION_METHODS)
     values = validate_params(spec, parse_params(params))
+    size = detector.preprocessing.input_size
+    cost = spec.cost(values, size)
+    check_work(cost.evaluations, f"{spec.name} with these parameters")
     inputs, rows, geometry = detector.boxes(image, letterbox)
     index = _box_index(box_index, rows.shape[0])
     scores, classes = box_scores(rows)
-    size = detector.preprocessing.input_size
-    cost = spec.cost(values, size)
     counting = CountingModel(detector.module, cost.evaluations, progress)
     problem = BoxProblem(model=counting, inputs=inputs, target=rows[index].clone())
     if spec.stochastic:
