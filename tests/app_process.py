@@ -21,6 +21,15 @@ START_SECONDS = 300
 @contextmanager
 def running_app(python: str | Path, flags: list[str], env: dict[str, str], log: Path) -> Iterator[tuple[str, Any]]:
     """The app's local URL and its /config once it serves; its output goes to ``log``; stopped after the block."""
+    with running_app_process(python, flags, env, log) as (url, config, _):
+        yield url, config
+
+
+@contextmanager
+def running_app_process(
+    python: str | Path, flags: list[str], env: dict[str, str], log: Path
+) -> Iterator[tuple[str, Any, subprocess.Popen]]:
+    """As ``running_app``, with the app's process too (its pid, for what it holds in memory)."""
     port = free_port()
     with open(log, "w") as output:
         app = subprocess.Popen(
@@ -38,7 +47,7 @@ def running_app(python: str | Path, flags: list[str], env: dict[str, str], log: 
                 time.sleep(1)
         else:
             pytest.fail(f"the app did not start (exit {app.poll()}):\n{log.read_text()[-3000:]}")
-        yield url, config
+        yield url, config, app
     finally:
         app.terminate()
         app.wait(timeout=30)
