@@ -9,6 +9,7 @@ are downloaded into the standard HF cache (``HF_HOME``) and loaded from there. P
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -40,6 +41,9 @@ PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt", ".pkl", ".pickle")
 PREPROCESSOR_FILE = "preprocessor_config.json"
 INTERPOLATIONS = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic"}
 PIL_RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic"}
+CACHE_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+CACHE_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST}
+"""What a write into the HF cache fails with when the disk is full, or the folder cannot be written or created."""
 
 
 @dataclass(frozen=True)
@@ -153,10 +157,12 @@ def fetch_snapshot(parsed: HubSpec, task: Task) -> tuple[Path, dict[str, str]]:
             f"The Hub refused {parsed.repo_id} (HTTP {status}); try again later or choose another model."
         ) from error
     except (httpx2.TransportError, OSError) as error:
+        if isinstance(error, OSError) and error.errno in CACHE_FULL | CACHE_READ_ONLY:
+            raise _cache_error(parsed, error) from error
         raise UserInputError(
-            f"The Hugging Face Hub ({constants.ENDPOINT}) cannot be reached, so {parsed.repo_id} cannot be downloaded "
-            f"({type(error).__name__}). The embedded models still work; Hub models already downloaded load with "
-            "HF_HUB_OFFLINE=1."
+            f"The Hugging Face Hub ({constants.ENDPOINT}) cannot be reached or broke off the download, so "
+            f"{parsed.repo_id} was not loaded ({type(error).__name__}); nothing half-downloaded is kept, so try again "
+            "later. The embedded models still work; Hub models already downloaded load with HF_HUB_OFFLINE=1."
         ) from error
     return folder, {
         "id": parsed.repo_id,
@@ -166,6 +172,20 @@ def fetch_snapshot(parsed: HubSpec, task: Task) -> tuple[Path, dict[str, str]]:
         "url": hub_url(parsed.repo_id),
         "download_bytes": str(size),
     }
+
+
+def _cache_error(parsed: HubSpec, error: OSError) -> UserInputError:
+    """The HF cache cannot take the download: full (or over a file-size limit), or not writable."""
+    cache = constants.HF_HUB_CACHE
+    if error.errno in CACHE_FULL:
+        return UserInputError(
+            f"The model cache {cache} has no room for {parsed.repo_id} ({error.strerror}): free some space there, or "
+            "set HF_HOME to a folder on a disk with room (XAI_SUITE_HOME moves the app's own files), then try again."
+        )
+    return UserInputError(
+        f"The model cache {cache} cannot be written ({error.strerror}), so {parsed.repo_id} cannot be downloaded: "
+        "set HF_HOME to a writable folder (XAI_SUITE_HOME moves the app's own files), then try again."
+    )
 
 
 def _offline_error(parsed: HubSpec) -> UserInputError:
