@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from explainers.base import Cost, Method, Param, Problem
-from explainers.saliency import batch_slices, input_gradients
+from explainers.saliency import gradient_batches, input_gradients
 
 
 def path_alphas(steps: int) -> torch.Tensor:
@@ -55,7 +55,7 @@ def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
     alphas = path_alphas(steps).view(-1, 1, 1, 1)
     weights = trapezoid_weights(steps)
     average = torch.zeros(image.shape[2], image.shape[3], image.shape[1])  # H x W x C, as the gradients lie in memory
-    for part in batch_slices(steps, problem.batch_size):
+    for part in gradient_batches(steps, problem):
         gradients = input_gradients(problem, baseline + alphas[part] * difference)
         average += torch.tensordot(weights[part], gradients.permute(0, 2, 3, 1), dims=1)
     return (difference[0].permute(1, 2, 0) * average).mean(dim=-1).float().numpy()

@@ -2,7 +2,7 @@
 
 Same semantics as ``xplique.attributions.Saliency`` (2.0.2): the gradient of the target's logit with respect to the
 normalised input, its absolute value, reduced over the colour channels by their maximum (Xplique's default reducer
-for Saliency, as in the paper). ``input_gradients`` and ``batch_slices`` are shared with Integrated Gradients and
+for Saliency, as in the paper). ``input_gradients`` and ``gradient_batches`` are shared with Integrated Gradients and
 SmoothGrad, which average many such gradients.
 
 Why native: Xplique sends the input through TensorFlow, NumPy and its TorchWrapper and back for one gradient; here it is
@@ -24,6 +24,17 @@ import numpy as np
 import torch
 
 from explainers.base import Cost, Method, Problem
+
+GRADIENT_BATCH_SIZE = 8
+"""The gradient methods' largest batch. MobileNetV2's forward+backward runs as fast at 8 as at 16 here (84 img/s
+channels-last at both, benchmarks/results/peers-seeds-symmetric.json), and the activations kept for the backward pass
+take 0.8 instead of 1.25 GiB: less for an idle app to give back and for the next request to fault in again
+(``explainers.runtime.within_memory_budget``)."""
+
+
+def gradient_batches(total: int, problem: Problem) -> list[slice]:
+    """``batch_slices`` for ``total`` gradients, at most ``GRADIENT_BATCH_SIZE`` (and the problem's batch) at a time."""
+    return batch_slices(total, min(problem.batch_size, GRADIENT_BATCH_SIZE))
 
 
 def batch_slices(total: int, batch_size: int) -> list[slice]:

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from explainers.base import Cost, Method, Param, Problem
-from explainers.saliency import batch_slices, input_gradients
+from explainers.saliency import gradient_batches, input_gradients
 
 
 def noisy_copies(image: torch.Tensor, count: int, std: float, generator: torch.Generator) -> torch.Tensor:
@@ -42,7 +42,7 @@ def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
     samples, std = params["nb_samples"], float(params["noise"])
     image = problem.inputs.contiguous(memory_format=torch.channels_last)  # 1x3xHxW, normalised
     total = torch.zeros(image.shape[2], image.shape[3], image.shape[1])  # H x W x C, as the gradients lie in memory
-    for part in batch_slices(samples, problem.batch_size):
+    for part in gradient_batches(samples, problem):
         gradients = input_gradients(problem, noisy_copies(image, part.stop - part.start, std, generator))
         total += gradients.permute(0, 2, 3, 1).sum(dim=0)
     return (total / samples).mean(dim=-1).float().numpy()

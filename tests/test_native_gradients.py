@@ -212,7 +212,9 @@ def test_every_model_call_is_a_full_channels_last_batch_through_the_counting_mod
     method.attribute(case, params)
     sizes = [len(batch) for batch in spy.batches]
     assert case.model.evaluations == sum(sizes) == evaluations
-    assert len(sizes) == -(-evaluations // case.batch_size), "as few batches as the batch size allows"
+    batch_size = min(case.batch_size, saliency.GRADIENT_BATCH_SIZE)
+    assert case.batch_size > batch_size and max(sizes) <= batch_size, "at most GRADIENT_BATCH_SIZE per batch"
+    assert len(sizes) == -(-evaluations // batch_size), "as few batches as the batch size allows"
     assert max(sizes) - min(sizes) <= 1, "near-equal batches: no small remainder batch"
     assert all(batch.is_contiguous(memory_format=torch.channels_last) for batch in spy.batches)
     assert all(batch.requires_grad and batch.is_leaf for batch in spy.batches)
