@@ -102,10 +102,16 @@ def warm_up_classifier() -> None:
     log.info("classifier warmed up in %.1f s", time.perf_counter() - started)
 
 
-def warm_up_rest() -> None:
+def warm_up_rest(url: str | None = None) -> None:
+    """The detector, the Offering guide and, given the app's local ``url``, Gradio's request path."""
     started = time.perf_counter()
     detection.warm_up()
     offering.guide_markdown()
+    if url:
+        try:
+            cnn.warm_up_request_path(url)
+        except Exception as error:  # a warm-up that cannot reach the app (a proxy-only root path) costs nothing else
+            log.warning("request-path warm-up skipped: %s", error)
     log.info("background warm-up done in %.1f s", time.perf_counter() - started)
 
 
@@ -126,7 +132,7 @@ def main() -> None:
         max_file_size=max_upload_bytes(),
         prevent_thread_lock=True,
     )
-    threading.Thread(target=warm_up_rest, name="warm-up", daemon=True).start()
+    threading.Thread(target=warm_up_rest, args=(local_url,), name="warm-up", daemon=True).start()
     if args.share:
         print(
             f"Public link: {share_url}"

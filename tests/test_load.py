@@ -64,7 +64,13 @@ def percentile(values: list[float], share: float) -> float:
 def app(tmp_path_factory) -> Any:
     folder = tmp_path_factory.mktemp("load")
     env = {**os.environ, "GRADIO_TEMP_DIR": str(folder / "gradio")}
-    with running_app_process(sys.executable, [], env, folder / "app.log") as (url, _, process):
+    log = folder / "app.log"
+    with running_app_process(sys.executable, [], env, log) as (url, _, process):
+        deadline = time.monotonic() + 120
+        while "background warm-up done" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "background warm-up done" in log.read_text(), "the warm-up behind the page did not finish"
+        assert "warm-up skipped" not in log.read_text(), "the request-path warm-up failed"
         yield url, process.pid
 
 
