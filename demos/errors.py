@@ -3,6 +3,7 @@ request within the limits of ``explainers.limits`` (its time, and whether its cl
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from explainers.limits import request_limits
 from hub_models.errors import UserInputError
 
 log = logging.getLogger("xai_suite")
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+"""Write errors that say the disk (or a quota) is full whichever file it was: results, renders, uploads."""
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
@@ -33,11 +36,23 @@ def user_facing(handler: Handler) -> Handler:
             raise gr.Error(str(error), print_exception=False) from error
         except MemoryError as error:
             raise gr.Error("That request needs more memory than this server has: lower the parameters.") from error
-        except Exception as error:
-            log.exception("unexpected error in %s", handler.__name__)
+        except OSError as error:
+            if error.errno not in DISK_FULL:
+                raise _unexpected(handler.__name__, error) from error
+            log.exception("the disk is full in %s", handler.__name__)
             raise gr.Error(
-                f"Something went wrong inside the app ({type(error).__name__}). It was logged; "
-                "try another image or method, and please report it if it persists."
+                f"The server's disk is full ({error.strerror}), so this result could not be written. Try again "
+                "later; the server's operator can free space or point GRADIO_TEMP_DIR to a larger disk."
             ) from error
+        except Exception as error:
+            raise _unexpected(handler.__name__, error) from error
 
     return wrapped  # type: ignore[return-value]
+
+
+def _unexpected(name: str, error: Exception) -> gr.Error:
+    log.exception("unexpected error in %s", name, exc_info=error)
+    return gr.Error(
+        f"Something went wrong inside the app ({type(error).__name__}). It was logged; "
+        "try another image or method, and please report it if it persists."
+    )
