@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
+from conftest import python_json
 from fake_hub import TIMM_CUSTOM
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -88,16 +85,7 @@ except UserInputError as error:
 def test_a_full_disk_gives_a_clear_message_and_leaves_no_partial_file(fake_hub, tmp_path):
     home = tmp_path / "hf-home"
     env = {**os.environ, "HF_HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", FULL_DISK_SCRIPT, TIMM_CUSTOM],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    message = json.loads(done.stdout.strip().splitlines()[-1])
+    message = python_json(FULL_DISK_SCRIPT, TIMM_CUSTOM, env=env)
     assert message.startswith(f"The model cache {home / 'hub'} has no room for {TIMM_CUSTOM} (File too large)")
     assert "free some space there, or set HF_HOME to a folder on a disk with room" in message
     files = [p for p in (home / "hub").rglob("*") if p.is_file() and p.stat().st_size > 50_000]

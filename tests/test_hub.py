@@ -6,8 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, free_port
+from conftest import free_port, python_json
 from fake_hub import (
     BROKEN,
     CUSTOM_INPUT,
@@ -274,16 +272,7 @@ print(json.dumps({"labels": model.labels, "source": model.source, "message": mes
 def test_offline_cached_model_loads_and_uncached_gives_the_offline_message(fake_hub, timm_custom):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     before = fake_hub.request_count()
-    done = subprocess.run(
-        [sys.executable, "-c", OFFLINE_SCRIPT, TIMM_CUSTOM, UNCACHED],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = python_json(OFFLINE_SCRIPT, TIMM_CUSTOM, UNCACHED, env=env)
     assert result["labels"] == CUSTOM_LABELS
     assert result["source"]["revision"] == fake_hub.repos[TIMM_CUSTOM].sha
     assert "offline here (HF_HUB_OFFLINE=1)" in result["message"] and UNCACHED in result["message"]

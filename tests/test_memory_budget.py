@@ -7,17 +7,13 @@ would otherwise stay resident for good.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import python_json
 
 from explainers.runtime import FAST_ALLOCATOR
-
-ROOT = Path(__file__).resolve().parent.parent
 
 PEAK_THEN_TRIM = """
 import json, torch
@@ -58,9 +54,7 @@ print(json.dumps({"freed": freed, "while_the_other_runs": while_the_other_runs, 
 
 
 def run_with_fast_allocator(script: str, budget_mb: int) -> dict:
-    env = {**os.environ, **FAST_ALLOCATOR, "XAI_MEMORY_BUDGET_MB": str(budget_mb), "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return python_json(script, env={**os.environ, **FAST_ALLOCATOR, "XAI_MEMORY_BUDGET_MB": str(budget_mb)})
 
 
 def peak_then_trim(budget_mb: int) -> dict:
