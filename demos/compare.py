@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from demos.compare_render import caption, curves_figure
+from demos.components import CheckboxGroup, Radio
 from demos.downloads import new_result_folder, write_json, write_png
 from demos.errors import user_facing
 from demos.export import explain_command, write_bundle
@@ -111,16 +112,14 @@ def build(app: gr.Blocks) -> dict[str, Field]:
         with gr.Column(scale=4):
             image = image_with_examples("cmp-image", height=260)
             model = model_dropdown()
-            methods = gr.CheckboxGroup(
+            methods = CheckboxGroup(
                 [method.name for method in METHODS.values()],
                 value=[METHODS[key].name for key in DEFAULT_METHODS],
                 label="Methods",
                 elem_id="cmp-methods",
             )
-            preset = gr.Radio(["fast", "default"], value="fast", label="Preset")
-            sort_by = gr.Radio(
-                [(label, key) for key, (label, _) in SCORES.items()], value=DEFAULT_SORT, label="Sort by"
-            )
+            preset = Radio(["fast", "default"], value="fast", label="Preset")
+            sort_by = Radio([(label, key) for key, (label, _) in SCORES.items()], value=DEFAULT_SORT, label="Sort by")
             cost = gr.Markdown(elem_id="cmp-cost")
             run = gr.Button("Compare", variant="primary", elem_id="cmp-run")
         with gr.Column(scale=8):

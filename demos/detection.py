@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from demos.components import ImageFile
+from demos.components import ImageFile, Slider
 from demos.downloads import new_result_folder
 from demos.errors import user_facing
 from demos.export import detect_command, write_bundle
@@ -26,7 +26,7 @@ from explainers.registry import get_method
 from explainers.runtime import within_memory_budget
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.card import model_card
-from hub_models.detectors import CURATED_HUB_DETECTORS, DEFAULT_DETECTOR, load_detector
+from hub_models.detectors import CURATED_HUB_DETECTORS, DEFAULT_DETECTOR, checked_threshold, load_detector
 from hub_models.device import gpu_task
 from hub_models.errors import UserInputError
 
@@ -46,12 +46,13 @@ def detect(
 ) -> tuple[Any, dict[str, list]]:
     """The photo with its boxes drawn, and the detections: boxes (x1, y1, x2, y2 in photo pixels), labels, scores
     and indices (what /explain_box takes as the box index)."""
+    threshold = checked_threshold(threshold)
     pixels = uploaded_image(image)
     loaded = load_detector(detector)
-    found = loaded.detect(pixels, float(threshold), bool(letterbox))
+    found = loaded.detect(pixels, threshold, bool(letterbox))
     if not found:
         raise UserInputError(
-            f"{loaded.name} found no object scoring at least {float(threshold):.2f} in this image. Lower the "
+            f"{loaded.name} found no object scoring at least {threshold:.2f} in this image. Lower the "
             "threshold (0.1 finds weaker boxes) or try a photo with everyday objects (people, animals, vehicles)."
         )
     annotated = draw_detections(
@@ -146,7 +147,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
             )
             card = gr.Markdown(elem_id="det-card")
             with gr.Row():
-                threshold = gr.Slider(0.01, 0.99, value=DEFAULT_THRESHOLD, step=0.01, label="Score threshold")
+                threshold = Slider(0.01, 0.99, value=DEFAULT_THRESHOLD, step=0.01, label="Score threshold")
                 letterbox = gr.Checkbox(value=True, label="Letterbox (keep the aspect ratio)")
             detect_button = gr.Button("Detect", elem_id="det-detect")
             annotated = gr.Image(

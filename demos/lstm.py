@@ -6,12 +6,14 @@ Wiring only: series come from ``hub_models.series``, training and gates from ``e
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from typing import Any
 
 import gradio as gr
 
+from demos.components import Dropdown, Number, Radio, Slider
 from demos.downloads import new_result_folder
 from demos.errors import user_facing
 from demos.export import lstm_command, write_bundle
@@ -98,7 +100,12 @@ def lstm_train(
     the last value (not part of the API)."""
     settings = _settings((hidden_size, layers, window, epochs, learning_rate, seed))
     data = sequence_data(series, csv, task, settings.window)
-    if isinstance(sequence, bool) or not isinstance(sequence, int | float) or sequence != int(sequence):
+    if (
+        isinstance(sequence, bool)
+        or not isinstance(sequence, int | float)
+        or not math.isfinite(sequence)
+        or sequence != int(sequence)
+    ):
         raise UserInputError(f"The sequence to animate must be a whole number (-1 = the last), got {sequence!r}.")
     progress(0.0, desc="training")
     run = train_lstm(data, settings, int(sequence), lambda done, text: progress(done * TRAINING_SHARE, desc=text))
@@ -148,7 +155,7 @@ def _param_component(param) -> gr.components.Component:
     elem_id = f"lstm-{param.name.replace('_', '-')}"
     if param.name in ("seed", "learning_rate"):
         precision = 0 if param.kind is int else None
-        return gr.Number(
+        return Number(
             value=param.default,
             precision=precision,
             minimum=param.minimum,
@@ -157,7 +164,7 @@ def _param_component(param) -> gr.components.Component:
             info=param.help,
             elem_id=elem_id,
         )
-    return gr.Slider(
+    return Slider(
         param.minimum, param.maximum, value=param.default, step=1, label=param.name, info=param.help, elem_id=elem_id
     )
 
@@ -170,11 +177,11 @@ def build(app: gr.Blocks) -> dict[str, Field]:
     )
     with gr.Row():
         with gr.Column(scale=4):
-            series = gr.Dropdown(SERIES_CHOICES, value=DEFAULT_SERIES, label="Series", elem_id="lstm-series")
+            series = Dropdown(SERIES_CHOICES, value=DEFAULT_SERIES, label="Series", elem_id="lstm-series")
             csv = gr.File(label="CSV series", file_types=[".csv", ".txt"], type="filepath", elem_id="lstm-csv")
-            task = gr.Radio([(label, key) for key, label in TASKS.items()], value="forecast", label="Task")
+            task = Radio([(label, key) for key, label in TASKS.items()], value="forecast", label="Task")
             params = [_param_component(param) for param in PARAMS]
-            sequence = gr.Number(
+            sequence = Number(
                 value=-1, precision=0, label="Validation sequence to animate", info="0 = first, -1 = last"
             )
             show_gates = gr.Checkbox(value=True, label="Also show the input and output gates and the cell state")

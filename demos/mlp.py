@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from demos.components import Dropdown, Number, Slider
 from demos.downloads import new_result_folder
 from demos.errors import user_facing
 from demos.export import mlp_command, write_bundle
@@ -107,15 +108,15 @@ def train(
 
 def _control(param) -> gr.components.Component:
     if param.choices:
-        return gr.Dropdown(list(param.choices), value=param.default, label=param.name, info=param.help)
+        return Dropdown(list(param.choices), value=param.default, label=param.name, info=param.help)
     if param.kind is str:
         return gr.Textbox(value=param.default, label=param.name, info=param.help)
     if param.name in ("learning_rate", "weight_decay", "seed"):
-        return gr.Number(
+        return Number(
             value=param.default, minimum=param.minimum, maximum=param.maximum, label=param.name, info=param.help
         )
     step = 1 if param.kind is int else 0.01
-    return gr.Slider(param.minimum, param.maximum, value=param.default, step=step, label=param.name, info=param.help)
+    return Slider(param.minimum, param.maximum, value=param.default, step=step, label=param.name, info=param.help)
 
 
 def apply_preset(name: str) -> list[Any]:
@@ -128,7 +129,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
     frames = gr.State([])
     with gr.Row():
         with gr.Column(scale=4):
-            dataset = gr.Dropdown(list(BUNDLED), value=DEFAULT_DATASET, label="Dataset (scikit-learn, bundled)")
+            dataset = Dropdown(list(BUNDLED), value=DEFAULT_DATASET, label="Dataset (scikit-learn, bundled)")
             with gr.Accordion("…or upload a CSV (numeric columns + one label column)", open=False):
                 csv_file = gr.File(file_types=[".csv", ".tsv", ".txt"], type="filepath", label="CSV file")
                 label_column = gr.Dropdown([], label="Label column", allow_custom_value=True)

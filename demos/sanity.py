@@ -10,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 
+from demos.components import Slider
 from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
 from demos.export import sanity_command, write_bundle
@@ -101,7 +102,7 @@ def build(app: gr.Blocks) -> None:
             image = image_with_examples("sanity-image", height=280)
             model = model_dropdown("sanity-model")
             method = method_dropdown(DEFAULT_METHOD, "sanity-method", label="Method (fast preset)")
-            steps = gr.Slider(
+            steps = Slider(
                 STEPS.minimum,
                 STEPS.maximum,
                 value=STEPS.default,

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 
 ProgressFn = Callable[[float, str], None]
 
@@ -37,13 +37,16 @@ class Param:
         where = f"{owner} parameter {self.name!r}"
         if self.kind is str:
             if not isinstance(value, str):
-                raise UserInputError(f"{where} must be text, got {value!r}.")
+                raise UserInputError(f"{where} must be text, got {shown(value)}.")
             if self.choices and value not in self.choices:
-                raise UserInputError(f"{where} must be one of {', '.join(self.choices)}; got {value!r}.")
+                raise UserInputError(f"{where} must be one of {', '.join(self.choices)}; got {shown(value)}.")
             return value
         is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if is_number and isinstance(value, int) and not -(2**63) <= value < 2**63:
+            # Whole numbers beyond any range here; math.isfinite would overflow converting them to float.
+            raise UserInputError(f"{where} must be between {self.minimum:g} and {self.maximum:g}; got {shown(value)}.")
         if not is_number or not math.isfinite(value):
-            raise UserInputError(f"{where} must be a number, got {value!r}.")
+            raise UserInputError(f"{where} must be a number, got {shown(value)}.")
         if self.kind is int:
             if value != int(value):
                 raise UserInputError(f"{where} must be a whole number, got {value!r}.")

@@ -19,7 +19,7 @@ from torch import nn
 
 from explainers.base import Param, Problem
 from explainers.counting import CountingModel
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 
 LAYER_PARAM = Param(
     "layer",
@@ -97,7 +97,7 @@ def resolve_layer(model: nn.Module, inputs: torch.Tensor, requested: str) -> str
         return candidates[-1]
     if requested not in every:
         raise UserInputError(
-            f"Layer {requested!r} is not a spatial feature map of this model. "
+            f"Layer {shown(requested)} is not a spatial feature map of this model. "
             f"Choose one of the last few: {', '.join(candidates[-5:])}."
         )
     return requested

@@ -14,7 +14,7 @@ from explainers.faithfulness import Faithfulness, FaithfulnessSettings, faithful
 from explainers.limits import check_work
 from explainers.registry import METHODS, PRESETS, get_method, validate_params
 from explainers.throughput import measure
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 from hub_models.loaded_model import LoadedModel
 
 DEFAULT_METHODS = ("gradcam", "occlusion", "rise", "integrated_gradients", "lime")
@@ -47,13 +47,15 @@ def chosen_methods(names: list[str] | tuple[str, ...] | None) -> list[str]:
     """Registry keys of the chosen methods (names or keys), in registry order; at least one."""
     if not names:
         raise UserInputError("Choose at least one method to compare.")
+    if isinstance(names, str):  # one name, not a list: not its letters
+        names = [names]
     keys = {get_method(name).key for name in names}
     return [key for key in METHODS if key in keys]
 
 
 def check_preset(preset: str) -> str:
     if preset not in PRESETS:
-        raise UserInputError(f"Unknown preset {preset!r}: use one of {', '.join(PRESETS)}.")
+        raise UserInputError(f"Unknown preset {shown(preset)}: use one of {', '.join(PRESETS)}.")
     return preset
 
 
@@ -124,6 +126,6 @@ def compare(
 def ranked(results: list[Compared], score: str) -> list[Compared]:
     """Best first by ``score`` (deletion: lowest first)."""
     if score not in SCORES:
-        raise UserInputError(f"Unknown score {score!r}: sort by one of {', '.join(SCORES)}.")
+        raise UserInputError(f"Unknown score {shown(score)}: sort by one of {', '.join(SCORES)}.")
     higher_is_better = SCORES[score][1]
     return sorted(results, key=lambda r: getattr(r.scores, score), reverse=higher_is_better)

@@ -22,7 +22,7 @@ from explainers.lstm_gates import Gates, lstm_gates, memory_summary
 from explainers.runtime import torch_threads
 from explainers.training import LossFn, TrainingSettings, fit
 from explainers.training_cost import FRAME_SECONDS, training_seconds
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 from hub_models.series import (
     DEFAULT_SERIES,
     LABELLED_SETS,
@@ -37,6 +37,10 @@ from hub_models.series import (
 TASKS = {"forecast": "Forecast the next value", "classify": "Classify sequences"}
 VALIDATION_FRACTION = 0.2
 MIN_TRAIN_WINDOWS = 16
+MAX_WINDOW_VALUES = 20_000_000
+"""The sliding windows of a forecast (windows x steps x columns) are held in memory several times over: a wide
+uploaded series with a long window would need gigabytes (5,000 rows x 300 columns x 256 steps: 380 million values).
+The largest single-column run (5,000 rows, a window of 256) is 1.3 million."""
 PROBE_SEQUENCES = 256
 """Validation sequences whose mean forget gate is recorded after every epoch."""
 PARAMS = (
@@ -121,6 +125,14 @@ def forecast_data(series: Series, window: int) -> SequenceData:
         raise UserInputError(
             f"{series.name} has {steps} values: too short for a window of {window} (training needs at least "
             f"{MIN_TRAIN_WINDOWS} windows before the last {VALIDATION_FRACTION:.0%} kept for validation). Please {fix}."
+        )
+    columns = series.values.shape[1]
+    size = (steps - window) * window * columns
+    if size > MAX_WINDOW_VALUES:
+        raise UserInputError(
+            f"{series.name}: {steps - window:,} windows of {window} steps x {columns} columns are {size:,} values; "
+            f"this server trains on at most {MAX_WINDOW_VALUES:,} (memory). Use a shorter window, fewer columns or "
+            "a shorter series."
         )
     index = np.arange(steps - window)[:, None] + np.arange(window)[None, :]
     windows = series.values[index].astype(np.float64)
@@ -304,7 +316,7 @@ def sequence_data(series: str | None, csv: str | None, task: str | None, window:
     """The training data the controls describe, or a message saying what does not fit together."""
     task = task or "forecast"
     if task not in TASKS:
-        raise UserInputError(f"Unknown task {task!r}. Choose one of: {', '.join(TASKS)}.")
+        raise UserInputError(f"Unknown task {shown(task)}. Choose one of: {', '.join(TASKS)}.")
     series = series or DEFAULT_SERIES
     if series in LABELLED_SETS:
         if task != "classify":
@@ -318,5 +330,5 @@ def sequence_data(series: str | None, csv: str | None, task: str | None, window:
         return forecast_data(series_from_csv(csv), window)
     if series not in SERIES_TITLES:
         choices = ", ".join([*SERIES_TITLES, *LABELLED_SETS, CSV_CHOICE])
-        raise UserInputError(f"Unknown series {series!r}. Choose one of: {choices}.")
+        raise UserInputError(f"Unknown series {shown(series)}. Choose one of: {choices}.")
     return forecast_data(load_series(series), window)

@@ -24,7 +24,7 @@ from explainers.base import Param, ProgressFn
 from explainers.limits import check_predicted_seconds
 from explainers.training import TrainingSettings, fit
 from explainers.training_cost import training_seconds
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 from hub_models.tabular import TabularData
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
@@ -81,7 +81,7 @@ class MlpSettings:
 def preset_values(name: str) -> dict[str, Any]:
     """Every parameter's value under a named preset."""
     if name not in PRESETS:
-        raise UserInputError(f"Unknown preset {name!r}: use one of {', '.join(PRESETS)}.")
+        raise UserInputError(f"Unknown preset {shown(name)}: use one of {', '.join(PRESETS)}.")
     return {p.name: p.default for p in PARAMS} | PRESETS[name]
 
 
@@ -90,7 +90,7 @@ def settings_from(values: dict[str, Any]) -> MlpSettings:
     by_name = {p.name: p for p in PARAMS}
     unknown = sorted(set(values) - set(by_name))
     if unknown:
-        raise UserInputError(f"The MLP has no parameter {unknown[0]!r}. Allowed: {', '.join(by_name)}.")
+        raise UserInputError(f"The MLP has no parameter {shown(unknown[0])}. Allowed: {', '.join(by_name)}.")
     merged = preset_values(DEFAULT_PRESET) | values
     checked = {name: by_name[name].check(merged[name], "MLP") for name in by_name}
     checked["hidden_layers"] = _layer_sizes(checked["hidden_layers"])
@@ -99,13 +99,13 @@ def settings_from(values: dict[str, Any]) -> MlpSettings:
 
 def _layer_sizes(text: str) -> tuple[int, ...]:
     parts = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
-    if not parts or not all(part.isdigit() for part in parts):
+    if not parts or not all(part.isascii() and part.isdigit() for part in parts):  # "²" is a digit to isdigit()
         raise UserInputError(
-            f"Hidden layers must be whole numbers separated by commas, such as '128, 64'; got {text!r}."
+            f"Hidden layers must be whole numbers separated by commas, such as '128, 64'; got {shown(text)}."
         )
-    sizes = tuple(int(part) for part in parts)
+    sizes = tuple(int(part) if len(part) <= 9 else MAX_UNITS + 1 for part in parts)
     if len(sizes) > MAX_LAYERS or not all(1 <= size <= MAX_UNITS for size in sizes):
-        raise UserInputError(f"Use 1 to {MAX_LAYERS} hidden layers of 1 to {MAX_UNITS} units each; got {text!r}.")
+        raise UserInputError(f"Use 1 to {MAX_LAYERS} hidden layers of 1 to {MAX_UNITS} units each; got {shown(text)}.")
     return sizes
 
 

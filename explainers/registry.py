@@ -20,7 +20,7 @@ from explainers import (
     smoothgrad,
 )
 from explainers.base import Method, Param
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 
 METHODS: dict[str, Method] = {
     module.METHOD.key: module.METHOD
@@ -46,12 +46,12 @@ def get_method(name: str, methods: dict[str, Method] | None = None) -> Method:
     """A method of ``methods`` (default: the image-classification table) by key or display name,
     case-insensitively; a clear error naming the allowed values otherwise."""
     table = METHODS if methods is None else methods
-    wanted = (name or "").strip().lower()
+    wanted = name.strip().lower() if isinstance(name, str) else ""
     for method in table.values():
         if wanted in (method.key, method.name.lower()):
             return method
     raise UserInputError(
-        f"Unknown method {name!r}. Choose one of: {', '.join(m.name for m in table.values())} "
+        f"Unknown method {shown(name)}. Choose one of: {', '.join(m.name for m in table.values())} "
         f"(or their keys: {', '.join(table)})."
     )
 
@@ -73,6 +73,15 @@ def parse_params(text: str | dict[str, Any] | None) -> dict[str, Any]:
             f'Parameters must be a JSON object such as {{"nb_samples": 500}}; this is not valid JSON: {error.msg} '
             f"at character {error.pos}."
         ) from error
+    except RecursionError as error:
+        raise UserInputError(
+            'Parameters must be a flat JSON object such as {"nb_samples": 500}; this one is nested too deeply to read.'
+        ) from error
+    except ValueError as error:  # a number too long to convert (Python's limit on integer digits)
+        raise UserInputError(
+            f'Parameters must be a JSON object such as {{"nb_samples": 500}}; this one holds a number too large to '
+            f"read ({str(error).split(':')[0]})."
+        ) from error
     if not isinstance(value, dict):
         raise UserInputError(f"Parameters must be a JSON object (name: value), not {type(value).__name__}.")
     return value
@@ -83,12 +92,12 @@ def validate_params(method: Method, overrides: dict[str, Any] | None) -> dict[st
     overrides = dict(overrides or {})
     preset = overrides.pop("preset", "default")
     if preset not in PRESETS:
-        raise UserInputError(f"Unknown preset {preset!r}: use one of {', '.join(PRESETS)}.")
+        raise UserInputError(f"Unknown preset {shown(preset)}: use one of {', '.join(PRESETS)}.")
     params = {p.name: p.preset(preset) for p in all_params(method)}
     by_name = {p.name: p for p in all_params(method)}
     for name, value in overrides.items():
         if name not in by_name:
             allowed = ", ".join([*by_name, "preset"])
-            raise UserInputError(f"{method.name} has no parameter {name!r}. Allowed: {allowed}.")
+            raise UserInputError(f"{method.name} has no parameter {shown(name)}. Allowed: {allowed}.")
         params[name] = by_name[name].check(value, method.name)
     return params

@@ -14,6 +14,7 @@ maps boxes and maps back onto the photo.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from torch import nn
 from hub_models.assets import COCO_NAMES, YOLOV3_TINY_CFG, YOLOV3_TINY_WEIGHTS, verified_path
 from hub_models.cache import cache_size
 from hub_models.darknet import load_darknet
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 from hub_models.hub import (
     PREPROCESSOR_FILE,
     Task,
@@ -274,6 +275,16 @@ def _load_once(name: str) -> LoadedDetector:
 def cached_detectors() -> list[str]:
     """The detectors in memory, least recently used first."""
     return _detectors.keys()
+
+
+def checked_threshold(value: object) -> float:
+    """A score threshold in (0, 1], or a message saying what it must be."""
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    if not (math.isfinite(number) and 0 < number <= 1):
+        raise UserInputError(
+            f"The score threshold must be a number above 0 and at most 1 (e.g. 0.25), got {shown(value)}."
+        )
+    return float(number)
 
 
 def load_detector(spec: str | None) -> LoadedDetector:

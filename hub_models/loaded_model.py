@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hub_models.device import place
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class LoadedModel(FrozenModel):
         if target is None or (isinstance(target, str) and not target.strip()):
             return self.top_k(image, 1)[0][0]
         text = str(target).strip()
-        if text.lstrip("-").isdigit():
+        if text.lstrip("-").isascii() and text.lstrip("-").isdigit():  # "²" is a digit to isdigit(), not to int()
             index = int(text)
             if not 0 <= index < self.n_classes:
                 raise UserInputError(
@@ -106,6 +106,6 @@ class LoadedModel(FrozenModel):
         close = difflib.get_close_matches(text.lower(), lowered, n=3, cutoff=0.6)
         hint = f" Did you mean {', '.join(repr(self.labels[lowered.index(c)]) for c in close)}?" if close else ""
         raise UserInputError(
-            f"Unknown target class {text!r} for {self.name}: give a class index (0 to {self.n_classes - 1}) "
+            f"Unknown target class {shown(text)} for {self.name}: give a class index (0 to {self.n_classes - 1}) "
             f"or one of its class names.{hint}"
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 from hub_models.tables import numeric_block, read_csv
 
 MIN_STEPS = 24
@@ -116,7 +116,7 @@ def load_series(name: str) -> Series:
     """A bundled series by key (``co2``, ``sunspots``, ``airline``)."""
     if name not in BUNDLED_SERIES:
         choices = ", ".join(BUNDLED_SERIES)
-        raise UserInputError(f"Unknown series {name!r}. Choose one of: {choices}, or upload a CSV.")
+        raise UserInputError(f"Unknown series {shown(name)}. Choose one of: {choices}, or upload a CSV.")
     return BUNDLED_SERIES[name]()
 
 
@@ -141,7 +141,7 @@ def _read_ts(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def load_labelled(name: str) -> LabelledSequences:
     """A bundled labelled set by key (``italy_power``), from the ``.ts`` files in sktime's wheel."""
     if name not in LABELLED_SETS:
-        raise UserInputError(f"Unknown labelled set {name!r}. Choose one of: {', '.join(LABELLED_SETS)}.")
+        raise UserInputError(f"Unknown labelled set {shown(name)}. Choose one of: {', '.join(LABELLED_SETS)}.")
     try:
         files = metadata.distribution("sktime")
     except metadata.PackageNotFoundError as error:
@@ -184,7 +184,8 @@ def _checked_times(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
     if times.isna().any():
         row = int(np.argmax(times.isna().to_numpy()))
         raise UserInputError(
-            f"{name}: time column {column!r}, row {row + 2} (the header is row 1) holds '{raw.iloc[row]}', "
+            f"{name}: time column {shown(column)}, row {row + 2} (the header is row 1) holds "
+            f"{shown(str(raw.iloc[row]))}, "
             "which is not a date or a number. Fix that row, or remove the time column."
         )
     values = times.to_numpy()

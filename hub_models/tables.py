@@ -9,17 +9,19 @@ import codecs
 import csv
 import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 
 MAX_CSV_MB = float(os.environ.get("XAI_MAX_CSV_MB", "50"))
 SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
+DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ def _encoding(head: bytes) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in head:
+        # UTF-16 without a byte-order mark: every other byte of ASCII text is zero.
+        for encoding, zeros in (("utf-16-le", head[1::2]), ("utf-16-be", head[0::2])):
+            if zeros.count(0) >= 0.9 * len(zeros) and _decodes(head[: len(head) // 2 * 2], encoding):
+                return encoding
         raise UserInputError(
             "This file is not a text CSV (it contains binary data). Upload a comma-separated text file."
         )
@@ -103,11 +109,13 @@ def numeric_block(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
         if bad.any():
             row = int(np.argmax(bad))
             original = frame[column].iloc[row]
-            problem = "is empty" if pd.isna(original) else f"holds {str(original)!r}"
+            problem = "is empty or NaN" if pd.isna(original) else f"holds {shown(str(original))}"
+            if isinstance(original, str) and DECIMAL_COMMA.fullmatch(original.strip()):
+                problem += " (a decimal comma: write decimals with a point, e.g. 1.5)"
             raise UserInputError(
-                f"Column {column!r} must hold numbers, but row {row + 2} (counting the header as row 1) {problem}; "
-                f"{int(bad.sum())} of its {len(values)} values are not finite numbers. Fix or remove those rows, "
-                "or leave the column out."
+                f"Column {shown(column)} must hold numbers, but row {row + 2} (counting the header as row 1) "
+                f"{problem}; {int(bad.sum())} of its {len(values)} values are not finite numbers. Fix or remove "
+                "those rows, or leave the column out."
             )
         block[:, j] = values
     return block

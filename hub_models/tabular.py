@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn import datasets
 
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 from hub_models.tables import numeric_block, read_csv
 
 MAX_ROWS = int(os.environ.get("XAI_MAX_TABLE_ROWS", "20000"))
@@ -44,7 +44,7 @@ class TabularData:
 def bundled_dataset(name: str) -> TabularData:
     """One of scikit-learn's bundled classification sets, by name."""
     if name not in BUNDLED:
-        raise UserInputError(f"Unknown dataset {name!r}. Choose one of: {', '.join(BUNDLED)}, or upload a CSV.")
+        raise UserInputError(f"Unknown dataset {shown(name)}. Choose one of: {', '.join(BUNDLED)}, or upload a CSV.")
     bunch = BUNDLED[name]()
     return TabularData(
         name=name,
@@ -67,9 +67,13 @@ def csv_dataset(path: str | None, label_column: str | None) -> TabularData:
     if not label_column:
         raise UserInputError("Choose the label column (the one that holds each row's class).")
     if label_column not in frame.columns:
-        raise UserInputError(
-            f"The CSV has no column {label_column!r}. Its columns: {', '.join(map(str, frame.columns))}."
+        columns = ", ".join(map(str, frame.columns))
+        columns = columns if len(columns) <= 300 else f"{columns[:297]}... ({len(frame.columns):,} columns)"
+        headless = bool(pd.to_numeric(pd.Series(frame.columns), errors="coerce").notna().all())
+        hint = (
+            " Its first row looks like data, not a header: add a header row that names the columns." if headless else ""
         )
+        raise UserInputError(f"The CSV has no column {shown(label_column)}. Its columns: {columns}.{hint}")
     feature_names = [c for c in frame.columns if c != label_column]
     if len(feature_names) > MAX_FEATURES:
         raise UserInputError(f"The CSV has {len(feature_names)} feature columns; the limit is {MAX_FEATURES}.")
@@ -78,7 +82,7 @@ def csv_dataset(path: str | None, label_column: str | None) -> TabularData:
     if missing.any():
         first = int(np.argmax(missing.to_numpy())) + 2
         raise UserInputError(
-            f"{int(missing.sum())} rows have no label in column {label_column!r} (the first is row {first}, "
+            f"{int(missing.sum())} rows have no label in column {shown(label_column)} (the first is row {first}, "
             "counting the header as row 1). Fill them in or remove those rows."
         )
     codes, class_names = _encode_labels(labels, label_column)
@@ -97,19 +101,19 @@ def _encode_labels(labels: pd.Series, column: str) -> tuple[np.ndarray, list[str
     names, codes = np.unique(labels.astype(str).str.strip().to_numpy(), return_inverse=True)
     if len(names) < 2:
         raise UserInputError(
-            f"Column {column!r} holds one class only ({names[0]!r}): a classifier needs at least two. "
+            f"Column {shown(column)} holds one class only ({shown(names[0])}): a classifier needs at least two. "
             "Pick another label column or add rows of other classes."
         )
     if len(names) > MAX_CLASSES:
         raise UserInputError(
-            f"Column {column!r} has {len(names)} distinct values; the limit is {MAX_CLASSES} classes. "
+            f"Column {shown(column)} has {len(names)} distinct values; the limit is {MAX_CLASSES} classes. "
             "Is it a measurement rather than a class label? Pick the column that holds the classes."
         )
     counts = np.bincount(codes)
     if counts.min() < 2:
-        rare = ", ".join(repr(str(n)) for n in names[counts < 2][:5])
+        rare = ", ".join(shown(str(n)) for n in names[counts < 2][:5])
         raise UserInputError(
-            f"Classes {rare} in column {column!r} have a single row; every class needs at least two "
+            f"Classes {rare} in column {shown(column)} have a single row; every class needs at least two "
             "(one to train on, one to validate on). Remove those rows or add more."
         )
     return codes.astype(np.int64), [str(n) for n in names]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ from explainers.limits import check_work
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.throughput import measure, predicted_seconds, record_run
 from hub_models.detectors import LoadedDetector, box_scores
-from hub_models.errors import UserInputError
+from hub_models.errors import UserInputError, shown
 
 MEASURE_BATCH = 2
 """Detectors' throughput is measured on batches of 2: batches of 16 take minutes on DETR-sized models here. A
@@ -83,9 +84,9 @@ def _box_index(value: int | float | str | None, count: int) -> int:
         number = float(text)
     except ValueError:
         number = float("nan")
-    if not text or number != number or number != int(number):
+    if not text or not math.isfinite(number) or number != int(number):
         raise UserInputError(
-            f"Box index {value!r} is not a whole number. Run detection first and pick a box: its index is in the "
+            f"Box index {shown(value)} is not a whole number. Run detection first and pick a box: its index is in the "
             "detections' 'indices'."
         )
     if not 0 <= int(number) < count:
