@@ -11,7 +11,7 @@ T = TypeVar("T")
 
 
 class LoadingLru(Generic[T]):
-    """At most ``capacity()`` values by key (read on every insertion, so a setting can change it).
+    """At most ``capacity()`` values by key (read on every access, so a setting can change it).
 
     A key loads under its own lock: a slow download holds up neither the values already in memory nor other keys,
     and two requests for the same key load it once. A failed load leaves nothing behind."""
@@ -32,7 +32,13 @@ class LoadingLru(Generic[T]):
             if key not in self._values:
                 return None
             self._values.move_to_end(key)
+            self._evict()
             return self._values[key]
+
+    def _evict(self) -> None:
+        """Drop the least recently used values beyond the capacity (``_lock`` held)."""
+        while len(self._values) > max(1, self._capacity()):
+            self._values.popitem(last=False)
 
     def get(self, key: str, load: Callable[[], T]) -> T:
         """The value of ``key``, loaded by ``load()`` unless it is in memory."""
@@ -47,8 +53,7 @@ class LoadingLru(Generic[T]):
                 value = load()
                 with self._lock:
                     self._values[key] = value
-                    while len(self._values) > max(1, self._capacity()):
-                        self._values.popitem(last=False)
+                    self._evict()
             finally:
                 with self._lock:
                     self._loading.pop(key, None)
