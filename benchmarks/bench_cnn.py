@@ -124,6 +124,30 @@ def raw_throughput(module, inputs, target: int, min_seconds: float) -> dict[str,
     return rates
 
 
+def published_model():
+    """The embedded MobileNetV2 as torchvision publishes it, its batch norms not folded (``hub_models/folding.py``):
+    what a user of a peer library runs, and the model our methods ran on before folding."""
+    from hub_models.embedded import mobilenet_v2
+
+    previous = os.environ.get("XAI_FOLD_BATCH_NORM")
+    os.environ["XAI_FOLD_BATCH_NORM"] = "0"
+    try:
+        return mobilenet_v2()
+    finally:
+        if previous is None:
+            del os.environ["XAI_FOLD_BATCH_NORM"]
+        else:
+            os.environ["XAI_FOLD_BATCH_NORM"] = previous
+
+
+def folding_gain(folded: dict[str, float], published: dict[str, float]) -> str:
+    """One line: the best raw throughput of the model as we run it against the model as published."""
+    return "Batch norms folded (as loaded) against as published: " + ", ".join(
+        f"{kind} {folded[kind]:.1f} vs {published[kind]:.1f} img/s ({folded[kind] / published[kind]:.2f}x)"
+        for kind in ("forward", "forward+backward")
+    )
+
+
 def paired_probe(module, inputs, target: int, kind: str, seconds: float = 0.5) -> float:
     """The model's throughput right now at the methods' batch size (16, channels-last): drift-free comparison."""
     import torch
@@ -155,6 +179,14 @@ def throughput_table(probes: list[dict[str, dict[str, dict[int, float]]]]) -> st
         ]
         lines.append(f"| {batch_size} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def probe_json(probe: dict[str, dict[str, dict[int, float]]]) -> dict[str, dict[str, dict[str, float]]]:
+    """A ``raw_throughput`` result with string batch sizes, as JSON keys must be."""
+    return {
+        kind: {fmt: {str(size): rate for size, rate in by_size.items()} for fmt, by_size in by_format.items()}
+        for kind, by_format in probe.items()
+    }
 
 
 def best_of(probes: list[dict[str, dict[str, dict[int, float]]]]) -> dict[str, float]:
@@ -341,12 +373,16 @@ def main() -> None:
 
     print("raw model throughput (probe 2 of 2: the reference is the best of both, the difference shows drift):")
     probes.append(raw_throughput(model.module, inputs, target, probe_seconds))
+    print("raw throughput of the model as published (batch norms not folded):")
+    published = raw_throughput(published_model().module, inputs, target, probe_seconds)
     best = best_of(probes)
     add_efficiency(rows, best)
     load_after = load()
     print(f"load average (1/5/15 min) at end: {load_after}\n")
     table = markdown(rows, best)
+    gain = folding_gain(best, best_of([published]))
     print(throughput_table(probes) + "\n")
+    print(gain + "\n")
     print(table)
 
     if args.json:
@@ -361,15 +397,11 @@ def main() -> None:
                     "load_before": load_before,
                     "load_after": load_after,
                     "busy": args.busy,
-                    "throughput_probes": [
-                        {
-                            kind: {fmt: {str(b): r for b, r in by.items()} for fmt, by in by_format.items()}
-                            for kind, by_format in probe.items()
-                        }
-                        for probe in probes
-                    ],
+                    "throughput_probes": [probe_json(probe) for probe in probes],
                     "reference": best,
                     "throughput_table": throughput_table(probes),
+                    "published_throughput": probe_json(published),
+                    "folding_gain": gain,
                     "rows": rows,
                     "table": table,
                 },

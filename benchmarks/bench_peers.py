@@ -19,10 +19,13 @@ the identity, every implementation sees the very same normalised tensor and ever
    * Captum 0.9.0: Occlusion, IntegratedGradients, Saliency, NoiseTunnel(Saliency), Lime, KernelShap, LayerGradCam;
    * pytorch-grad-cam 1.5.7: GradCAM, GradCAMPlusPlus (on our auto-chosen layer, ``explainers.cam.resolve_layer``).
 
-   Every peer gets the same model object (behind a counter, so its evaluations are reported) and the same
-   normalised input, once contiguous (NCHW) and once channels-last (NHWC): MobileNetV2 runs ~1.45x faster on
-   channels-last here and our native methods use it internally, so each peer is credited with its faster format
-   and a win cannot come from memory format alone. Both timings are printed. (Xplique converts every input to
+   Every peer gets the model as torchvision publishes it, behind a counter (so its evaluations are reported): ours
+   runs with its batch norms folded into its convolutions at load (``hub_models/folding.py``, the same function
+   to float rounding, 1.2-1.4x faster here), which no peer does; ``--peers-on-folded`` hands the peers our folded
+   model instead, to compare the implementations alone. Every peer gets the same normalised input, once
+   contiguous (NCHW) and once channels-last (NHWC): MobileNetV2 runs ~1.45x faster on channels-last here and our
+   native methods use it internally, so each peer is credited with its faster format and a win cannot come from
+   memory format alone. Both timings are printed. (Xplique converts every input to
    NHWC NumPy itself, so both formats reach its model alike.)
 3. Agreement, the Pearson correlation of the two maps (``ok`` at >= 0.95), measured three ways:
 
@@ -68,7 +71,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench_cnn import FORMATS, REFERENCE, best_of, cpu_name, load, raw_throughput, throughput_table  # noqa: E402
+from bench_cnn import (  # noqa: E402
+    FORMATS,
+    REFERENCE,
+    best_of,
+    cpu_name,
+    load,
+    published_model,
+    raw_throughput,
+    throughput_table,
+)
 
 if TYPE_CHECKING:  # the heavy imports wait until ensure_fast_allocator has re-executed the process
     import numpy as np
@@ -96,10 +108,11 @@ class Setup:
     inputs: torch.Tensor  # 1x3xHxW normalised, contiguous
     target: int
     layer_name: str  # the feature map our CAMs choose by default
+    peer_module: nn.Module  # what the peers run: the model as published, or (--peers-on-folded) ours
 
     @property
     def layer(self) -> nn.Module:
-        return self.model.module.get_submodule(self.layer_name)
+        return self.peer_module.get_submodule(self.layer_name)
 
 
 PeerRun = Callable[[Setup, dict[str, Any], "torch.Tensor", "nn.Module"], "np.ndarray"]
@@ -328,7 +341,7 @@ def run_peer(setup: Setup, peer: Peer, params: dict[str, Any], inputs: torch.Ten
     from explainers.counting import CountingModel
     from explainers.explain import seed_everything
 
-    counting = CountingModel(setup.model.module, 1)
+    counting = CountingModel(setup.peer_module, 1)
     seed_everything(params.get("seed", 0), tensorflow=peer.tensorflow)
     seconds, attribution = clocked(lambda: peer.run(setup, params, inputs, counting))
     return seconds, attribution, counting.evaluations
@@ -529,7 +542,7 @@ def peer_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def make_setup(model: LoadedModel) -> Setup:
+def make_setup(model: LoadedModel, peer_module: nn.Module) -> Setup:
     """The photo resized to the model's input size (no resizing left in any pipeline) and what follows from it."""
     import numpy as np
     from PIL import Image
@@ -540,7 +553,8 @@ def make_setup(model: LoadedModel) -> Setup:
     height, width = model.preprocessing.input_size
     image = np.asarray(Image.fromarray(example_photo("chelsea")).resize((width, height), Image.Resampling.BILINEAR))
     inputs = model.preprocessing.to_tensor(image)
-    return Setup(model, image, inputs, int(model.top_k(image, 1)[0][0]), resolve_layer(model.module, inputs, ""))
+    target = int(model.top_k(image, 1)[0][0])
+    return Setup(model, image, inputs, target, resolve_layer(model.module, inputs, ""), peer_module)
 
 
 def main() -> None:
@@ -548,6 +562,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one timed run per implementation and preset")
     parser.add_argument("--methods", default="", help="comma-separated method keys (default: every one with a peer)")
     parser.add_argument("--json", type=Path, help="also write every number to this JSON file")
+    parser.add_argument(
+        "--peers-on-folded",
+        action="store_true",
+        help="give the peers our model with its batch norms folded, not the model as published",
+    )
     args = parser.parse_args()
 
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -559,7 +578,8 @@ def main() -> None:
     from hub_models import load_model
 
     xplique = import_xplique()  # first: TensorFlow must follow torch's own imports, whatever the peers import
-    setup = make_setup(load_model(None))
+    model = load_model(None)
+    setup = make_setup(model, model.module if args.peers_on_folded else published_model().module)
     keys = [k.strip() for k in args.methods.split(",") if k.strip()] or [k for k in METHODS if peers_of(k)]
     repeats = 1 if args.quick else 3
 
@@ -568,7 +588,8 @@ def main() -> None:
     print(f"peers: xplique {xplique.__version__}, captum {version('captum')}, grad-cam {version('grad-cam')}")
     print(
         f"model {setup.model.name} at {tuple(setup.inputs.shape[-2:])}, chelsea resized to it -> "
-        f"{setup.model.labels[setup.target]} ({setup.target}); CAM layer {setup.layer_name}"
+        f"{setup.model.labels[setup.target]} ({setup.target}); CAM layer {setup.layer_name}; peers run the model "
+        + ("with our folded batch norms" if args.peers_on_folded else "as published (batch norms not folded)")
     )
     print(f"load average (1/5/15 min) at start: {load_before}", flush=True)
 
@@ -590,7 +611,8 @@ def main() -> None:
     if args.json:
         facts = {"started": started, "cpu": cpu_name(), "cpus": os.cpu_count(), "torch": torch.__version__}
         facts |= {"threads": torch.get_num_threads(), "load_before": load_before, "load_after": load_after}
-        facts |= {"repeats": repeats, "raw_limit": best, "throughput_probes": probes, "rows": rows, "tables": tables}
+        facts |= {"peers_on_folded": args.peers_on_folded, "repeats": repeats}
+        facts |= {"raw_limit": best, "throughput_probes": probes, "rows": rows, "tables": tables}
         args.json.write_text(json.dumps(facts, indent=2, default=float))
 
 

@@ -13,6 +13,7 @@ from torch import nn
 
 from hub_models.device import place
 from hub_models.errors import UserInputError, shown
+from hub_models.folding import fold_batch_norms
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class FrozenModel:
         self.module.eval()
         for parameter in self.module.parameters():
             parameter.requires_grad_(False)
+        folded = fold_batch_norms(self.module, self.preprocessing.input_size)
+        self.source = {**self.source, "batch_norms_folded": str(len(folded))}
         place(self.module)
 
     @property

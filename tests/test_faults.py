@@ -52,7 +52,9 @@ def test_the_hub_going_away_mid_download_leaves_no_corrupt_cache_entry(fake_hub,
     reference = timm.create_model("local-dir:" + str(fake_hub.folder / "repos" / "timm-custom"), pretrained=True)
     pixels = model.preprocessing.to_tensor(chelsea)
     with torch.no_grad():
-        assert torch.equal(model.module(pixels), reference.eval()(pixels))
+        logits, expected = model.module(pixels), reference.eval()(pixels)
+    # Equal to float rounding: the loaded model has its batch norms folded into its convolutions.
+    torch.testing.assert_close(logits, expected, rtol=1e-3, atol=1e-4 * float(expected.abs().max()))
 
 
 def test_a_cache_that_cannot_be_written_gives_a_clear_message(fake_hub, monkeypatch, tmp_path):
