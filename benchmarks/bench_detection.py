@@ -16,9 +16,10 @@ In one process, on darknet's dog.jpg (768x576, letterboxed to 416x416):
 5. Xplique's D-RISE as a peer: ``xplique.attributions.Rise`` with ``operator=xplique.Tasks.OBJECT_DETECTION`` (the
    same IoU x objectness x class-cosine score, ``tests/test_detection_xplique.py``) and the same parameters and batch
    size, timed like ours on the very same detector object (batch norms folded at load, ``hub_models/folding.py``),
-   so the ratio compares the two implementations alone. Its masks come from TensorFlow's generator, so the maps can only agree statistically: the
-   correlation of ours with Xplique's beside the correlation of two of our seeds (agreement when the first is at
-   least 0.9 x the second; two estimates of the same expectation correlate as well as two seeds of one do).
+   so the ratio compares the two implementations alone. Its masks come from TensorFlow's generator, so the maps can
+   only agree statistically: the correlation of ours with Xplique's beside the correlation of two of our seeds
+   (agreement when the first is at least 0.9 x the second; two estimates of the same expectation correlate as well
+   as two seeds of one do).
 
 Targets (issue 6): detection <= 0.3 s, box gradient (fast) <= 1 s, D-RISE (fast) <= 10 s with a concentrated map;
 (issue 8) D-RISE efficiency >= 0.9 and no slower than Xplique's.

@@ -17,9 +17,10 @@ CURATED_HUB_MODELS: list[tuple[str, str]] = [
 
 
 def model_card(model: LoadedModel) -> str:
-    """Id (linked), revision, license, parameter count, input size, classes and download size, as Markdown."""
+    """Id (linked), revision, license, parameter count (as published), input size, classes, batch norms folded and
+    download size, as Markdown."""
     source = model.source
-    parameters = sum(p.numel() for p in model.module.parameters())
+    parameters = int(source.get("parameters") or sum(p.numel() for p in model.module.parameters()))
     height, width = model.preprocessing.input_size
     model_id = source.get("id", model.name)
     title = f"[{model_id}]({source['url']})" if source.get("url") else f"`{model_id}`"
@@ -31,6 +32,9 @@ def model_card(model: LoadedModel) -> str:
         f"license {source.get('license', 'unknown')} · {_count(parameters)} parameters · "
         f"input {height}x{width} · {model.n_classes:,} classes"
     )
+    if int(source.get("batch_norms_folded") or 0):
+        folded = source["batch_norms_folded"]
+        lines.append(f"{folded} batch norms folded into their convolutions (same outputs, faster)")
     if source.get("download_bytes"):
         lines.append(f"download {int(source['download_bytes']) / 1e6:,.1f} MB")
     return "  \n".join(lines)

@@ -64,8 +64,14 @@ class FrozenModel:
         self.module.eval()
         for parameter in self.module.parameters():
             parameter.requires_grad_(False)
+        published_parameters = sum(parameter.numel() for parameter in self.module.parameters())
         folded = fold_batch_norms(self.module, self.preprocessing.input_size)
-        self.source = {**self.source, "batch_norms_folded": str(len(folded))}
+        # As published, not as folded (the norms' weights gone, biases added); a copy keeps its original's figures.
+        self.source = {
+            "parameters": str(published_parameters),
+            "batch_norms_folded": str(len(folded)),
+            **self.source,
+        }
         place(self.module)
 
     @property

@@ -61,6 +61,9 @@ def test_mobilenet_folds_all_52_norms_and_keeps_its_predictions(mobilenet, publi
     assert torch.allclose(ours, theirs, rtol=0, atol=1e-4 * float(theirs.abs().max())), (ours - theirs).abs().max()
     assert [c for c, *_ in mobilenet.top_k(chelsea)] == [c for c, *_ in published.top_k(chelsea)]
     assert dict(mobilenet.module.named_modules()).keys() == dict(published.module.named_modules()).keys()
+    published_parameters = sum(parameter.numel() for parameter in published.module.parameters())
+    assert mobilenet.source["parameters"] == str(published_parameters) == "3504872", "the count as published"
+    assert published_parameters != sum(parameter.numel() for parameter in mobilenet.module.parameters())
 
 
 @pytest.mark.parametrize(("method", "least"), [("gradcam", 0.9999), ("integrated_gradients", 0.999), ("rise", 0.999)])

@@ -106,8 +106,9 @@ def test_model_card_shows_id_link_revision_license_size_and_classes(timm_custom,
     card = model_card(timm_custom)
     assert f"[{TIMM_CUSTOM}]({fake_hub.url}/{TIMM_CUSTOM})" in card
     assert f"revision `{fake_hub.repos[TIMM_CUSTOM].sha}`" in card
-    parameters = sum(p.numel() for p in timm_custom.module.parameters())
+    parameters = int(timm_custom.source["parameters"])  # as published: tests/test_folding.py checks the count
     assert f"license cc-by-4.0 · {parameters:,} parameters · input 64x48 · 10 classes" in card
+    assert f"{timm_custom.source['batch_norms_folded']} batch norms folded into their convolutions" in card
     assert "download 1.5 MB" in card
     embedded = model_card(mobilenet)
     assert "embedded, works with no network" in embedded and "3.5 M parameters" in embedded
