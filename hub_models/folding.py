@@ -58,7 +58,7 @@ def _foldable_norm(module: nn.Module) -> bool:
 def _pairs(module: nn.Module, inputs: torch.Tensor) -> tuple[list[tuple[str, str]], object]:
     """(convolution, norm) names whose norm reads the convolution's output, each run once; and the model's output."""
     outputs: dict[int, tuple[str, torch.Tensor]] = {}  # keeps each output alive, so ids are not reused
-    feeds: dict[str, int] = {}
+    feeds: dict[str, torch.Tensor] = {}  # each norm's input, kept alive for the same reason
     calls: dict[str, int] = {}
 
     def conv_ran(name: str, output: torch.Tensor) -> None:
@@ -67,7 +67,7 @@ def _pairs(module: nn.Module, inputs: torch.Tensor) -> tuple[list[tuple[str, str
 
     def norm_ran(name: str, inputs: tuple[object, ...]) -> None:
         calls[name] = calls.get(name, 0) + 1
-        feeds[name] = id(inputs[0])
+        feeds[name] = inputs[0]
 
     hooks = []
     for name, layer in module.named_modules():
@@ -83,7 +83,7 @@ def _pairs(module: nn.Module, inputs: torch.Tensor) -> tuple[list[tuple[str, str
             hook.remove()
     pairs = []
     for norm, fed_by in feeds.items():
-        conv = outputs.get(fed_by, (None,))[0]
+        conv = outputs.get(id(fed_by), (None,))[0]
         if conv is not None and calls[conv] == 1 and calls[norm] == 1:
             pairs.append((conv, norm))
     return pairs, output
