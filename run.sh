@@ -16,6 +16,7 @@ case "${1:-}" in
     scripts/setup.sh --tests
     "$venv/bin/ruff" check .
     "$venv/bin/ruff" format --check .
+    "$venv/bin/lint-imports" --no-cache
     exec "$venv/bin/python" -m pytest "${@:2}"
     ;;
   *)

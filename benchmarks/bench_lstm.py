@@ -52,9 +52,9 @@ def timed(action: Callable[[], object]) -> tuple[float, object]:
 
 def one_click(case: str, folder: Path) -> dict[str, float]:
     """The phases of one press of "Train and animate", timed separately (the tab runs exactly these)."""
-    from demos.lstm_render import render_frames
-    from demos.results import write_lstm
     from explainers.lstm_training import LstmSettings, estimate_seconds, sequence_data, train_lstm
+    from outputs.lstm_render import render_frames
+    from outputs.results import write_lstm
 
     series, task, overrides, show_gates = CASES[case]
     settings = LstmSettings(**overrides)

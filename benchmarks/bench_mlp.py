@@ -37,10 +37,10 @@ def timed(action: Callable[[], object]) -> tuple[float, object]:
 
 def one_click(preset: str, folder: Path) -> dict[str, float]:
     """The phases of one press of "Train and animate", timed separately (the tab runs exactly these)."""
-    from demos.mlp_render import render_frames
-    from demos.results import write_mlp
     from explainers.mlp_dynamics import estimated_training_seconds, preset_values, settings_from, train_mlp
     from hub_models.tabular import bundled_dataset
+    from outputs.mlp_render import render_frames
+    from outputs.results import write_mlp
 
     phases: dict[str, float] = {}
     phases["load data"], data = timed(lambda: bundled_dataset("digits"))

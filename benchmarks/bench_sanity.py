@@ -32,12 +32,12 @@ SPREAD_SEEDS = range(4)
 
 def one_click(method: str, steps: int, folder: Path) -> dict[str, object]:
     """The phases the section runs for one click, timed separately, and the scores per step."""
-    from demos.downloads import write_json, write_png
     from demos.sanity import DRAWING_SECONDS_PER_STEP
-    from demos.sanity_render import similarity_plot, step_overlays
     from explainers.sanity import cascading_randomisation, describe_cost
     from hub_models import load_model
     from hub_models.examples import example_photo
+    from outputs.files import write_json, write_png
+    from outputs.sanity_render import similarity_plot, step_overlays
 
     model, image = load_model(None), example_photo("chelsea")
     predicted = describe_cost(model, method, {"preset": "fast"}, steps, DRAWING_SECONDS_PER_STEP)

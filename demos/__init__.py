@@ -1,1 +1,1 @@
-"""One module per tab: Gradio components and wiring only; drawing lives in ``demos.render``."""
+"""One module per tab: Gradio components and wiring only; drawing lives in ``outputs.render``."""

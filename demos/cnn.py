@@ -1,6 +1,6 @@
 """The CNN tab: classify an image, pick a class and a method, see the cost, explain, download the results.
 
-Wiring only: models come from ``hub_models``, maps from ``explainers``, pictures from ``demos.render``.
+Wiring only: models come from ``hub_models``, maps from ``explainers``, pictures from ``outputs.render``.
 """
 
 from __future__ import annotations
@@ -10,17 +10,12 @@ from typing import Any
 
 import gradio as gr
 
-from demos.downloads import new_result_folder
 from demos.errors import user_facing
-from demos.export import explain_command, write_bundle
 from demos.inputs import explanation_outputs, image_with_examples, live_cost, model_dropdown, uploaded_image
 from demos.links import Field, example_photo, method_name
 from demos.method_panel import MethodPanel
-from demos.render import overlay_figure
 from demos.result_cache import cached_result
-from demos.results import write_explanation
-from explainers import METHODS, estimate, explain, get_method
-from explainers.manifest import manifest
+from explainers import METHODS, estimate, explain
 from explainers.runtime import within_memory_budget
 from hub_models import load_model
 from hub_models.card import model_card
@@ -28,6 +23,9 @@ from hub_models.device import gpu_task
 from hub_models.errors import UserInputError
 from hub_models.examples import example_photo as example_pixels
 from hub_models.examples import example_photo_paths
+from outputs.files import new_result_folder
+from outputs.render import overlay_figure
+from outputs.results import save_explanation
 
 DEFAULT_METHOD = "Grad-CAM"
 TOP_K = 5
@@ -74,15 +72,8 @@ def explain_image(
     loaded = load_model(model)
     progress(0.0, desc="starting")
     result = explain(loaded, rgb, method, target, params, lambda done, text: progress(done, desc=text))
-    title = f"{result.method} for {result.target_label!r} (class {result.target})"
-    overlay = overlay_figure(rgb, result.attribution, title)
-    folder = new_result_folder()
-    written = write_explanation(
-        folder, f"{get_method(method).key}_{result.target}", overlay, result.attribution, manifest(loaded, rgb, result)
-    )
-    files = written.files
-    bundle = write_bundle(folder, f"{title} on an uploaded image", [explain_command(files["manifest"].name)], "results")
-    return str(files["overlay"]), str(files["map"]), str(files["manifest"]), str(bundle)
+    files = save_explanation(new_result_folder(), loaded, rgb, result, bundle="results").files
+    return str(files["overlay"]), str(files["map"]), str(files["manifest"]), str(files["bundle"])
 
 
 @user_facing

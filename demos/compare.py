@@ -1,6 +1,6 @@
 """The Compare section: several methods on one image, side by side, each with its time and faithfulness scores.
 
-Wiring only: maps and scores from ``explainers.compare``, pictures from ``demos.render`` and ``demos.compare_render``.
+Wiring only: maps and scores from ``explainers.compare``, pictures and files from ``outputs``.
 """
 
 from __future__ import annotations
@@ -9,17 +9,12 @@ from typing import Any
 
 import gradio as gr
 
-from demos.compare_render import caption, curves_figure
 from demos.components import CheckboxGroup, Radio
-from demos.downloads import new_result_folder, write_json, write_png
 from demos.errors import user_facing
-from demos.export import explain_command, write_bundle
 from demos.inputs import image_with_examples, live_cost, model_dropdown, uploaded_image
 from demos.links import Field, example_photo
-from demos.render import overlay_figure
 from demos.result_cache import cached_result
-from demos.results import write_explanation
-from explainers import METHODS, get_method
+from explainers import METHODS
 from explainers.compare import (
     DEFAULT_METHODS,
     SCORES,
@@ -29,10 +24,14 @@ from explainers.compare import (
     ranked,
 )
 from explainers.limits import work_note
-from explainers.manifest import manifest, package_versions
 from explainers.runtime import within_memory_budget
+from explainers.versions import package_versions
 from hub_models import load_model
 from hub_models.device import gpu_task
+from outputs.compare_render import caption, curves_figure
+from outputs.export import write_bundle
+from outputs.files import new_result_folder, write_json, write_png
+from outputs.results import save_explanation
 
 DEFAULT_SORT = "insertion"
 READING = (
@@ -74,12 +73,10 @@ def run_compare(
     gallery, commands = [], []
     for result in order:
         explanation = result.explanation
-        title = f"{explanation.method} for {explanation.target_label!r}"
-        overlay = overlay_figure(rgb, explanation.attribution, title)
-        stem = f"{get_method(explanation.method).key}_{explanation.target}"
-        written = write_explanation(folder, stem, overlay, explanation.attribution, manifest(loaded, rgb, explanation))
-        gallery.append((str(written.files["overlay"]), caption(result)))
-        commands.append(explain_command(written.files["manifest"].name))
+        title = f"{explanation.method} for {explanation.target_label!r}"  # short: the gallery's pictures are small
+        saved = save_explanation(folder, loaded, rgb, explanation, title=title, readme=False)
+        gallery.append((str(saved.files["overlay"]), caption(result)))
+        commands.append(saved.command)
     record = {
         "model": {"name": loaded.name, **loaded.source},
         "target": {"index": order[0].explanation.target, "label": order[0].explanation.target_label},

@@ -1,7 +1,7 @@
 """The Detection tab: detect objects, pick one box and a method, see the cost, explain it, download the results.
 
 Wiring only: detectors come from ``hub_models.detectors``, maps from ``explainers.detection``, pictures from
-``demos.render``.
+``outputs.render``.
 """
 
 from __future__ import annotations
@@ -11,27 +11,30 @@ from typing import Any
 import gradio as gr
 
 from demos.components import ImageFile, Slider
-from demos.downloads import new_result_folder
 from demos.errors import user_facing
-from demos.export import detect_command, write_bundle
 from demos.inputs import explanation_outputs, live_cost, uploaded_image
 from demos.links import Field, darknet_photo
 from demos.method_panel import MethodPanel
-from demos.render import box_overlay_figure, draw_detections
 from demos.result_cache import cached_result
-from demos.results import write_explanation
 from explainers.detection import DETECTION_METHODS, estimate_box, explain_box
-from explainers.manifest import manifest
-from explainers.registry import get_method
 from explainers.runtime import within_memory_budget
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.card import model_card
-from hub_models.detectors import CURATED_HUB_DETECTORS, DEFAULT_DETECTOR, checked_threshold, load_detector
+from hub_models.detectors import (
+    CURATED_HUB_DETECTORS,
+    DEFAULT_DETECTOR,
+    DEFAULT_THRESHOLD,
+    Detection,
+    checked_threshold,
+    load_detector,
+)
 from hub_models.device import gpu_task
 from hub_models.errors import UserInputError
+from outputs.files import new_result_folder
+from outputs.render import draw_detections
+from outputs.results import save_explanation
 
 DEFAULT_METHOD = "D-RISE"
-DEFAULT_THRESHOLD = 0.25
 PANEL = MethodPanel(DETECTION_METHODS)
 """The method's controls; /explain_box's parameters are ``PANEL.as_json`` of them."""
 
@@ -44,26 +47,23 @@ def detect(
     letterbox: bool = True,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[Any, dict[str, list]]:
-    """The photo with its boxes drawn, and the detections: boxes (x1, y1, x2, y2 in photo pixels), labels, scores
-    and indices (what /explain_box takes as the box index)."""
+    """The photo with its boxes drawn, and the detections best first: boxes (x1, y1, x2, y2 in photo pixels), labels,
+    scores and indices (each box's id, 0, 1, ...: what /explain_box takes). No object above the threshold is a
+    result too: empty lists."""
     threshold = checked_threshold(threshold)
     pixels = uploaded_image(image)
-    loaded = load_detector(detector)
-    found = loaded.detect(pixels, threshold, bool(letterbox))
-    if not found:
-        raise UserInputError(
-            f"{loaded.name} found no object scoring at least {threshold:.2f} in this image. Lower the "
-            "threshold (0.1 finds weaker boxes) or try a photo with everyday objects (people, animals, vehicles)."
-        )
-    annotated = draw_detections(
-        pixels, [d.box for d in found], [f"{d.label} {d.score:.2f} (#{d.index})" for d in found]
-    )
+    found = load_detector(detector).detect(pixels, threshold, bool(letterbox))
+    annotated = draw_detections(pixels, [d.box for d in found], [box_caption(i, d) for i, d in enumerate(found)])
     return annotated, {
         "boxes": [list(d.box) for d in found],
         "labels": [d.label for d in found],
         "scores": [round(d.score, 4) for d in found],
-        "indices": [d.index for d in found],
+        "indices": list(range(len(found))),
     }
+
+
+def box_caption(box: int, detection: Detection) -> str:
+    return f"{detection.label} {detection.score:.2f} (#{box})"
 
 
 def detect_if_image(image: str | None, detector: str | None, threshold: float, letterbox: bool):
@@ -71,16 +71,21 @@ def detect_if_image(image: str | None, detector: str | None, threshold: float, l
     return detect(image, detector, threshold, letterbox) if image else (None, None)
 
 
-def box_choices(detections: dict[str, list] | None) -> dict[str, Any]:
-    """After detection: the box dropdown offers every box, the best one selected."""
-    detections = detections or {}
-    choices = [
-        (f"{label} {score:.2f} (#{index})", index)
-        for label, score, index in zip(
-            detections.get("labels", []), detections.get("scores", []), detections.get("indices", []), strict=True
+def box_choices(detections: dict[str, list] | None, threshold: float) -> tuple[dict[str, Any], str]:
+    """After detection: the box dropdown offers every box, the best one selected; and what was found, or (nothing
+    found) how to find weaker boxes."""
+    if detections is None:
+        return gr.update(choices=[], value=None), ""
+    pairs = zip(detections.get("labels", []), detections.get("scores", []), strict=True)
+    choices = [(f"{label} {score:.2f} (#{box})", box) for box, (label, score) in enumerate(pairs)]
+    if not choices:
+        note = (
+            f"**No object scores at least {threshold:.2f} here.** Lower the threshold (0.1 finds weaker boxes) or "
+            "try a photo with everyday objects (people, animals, vehicles)."
         )
-    ]
-    return gr.update(choices=choices, value=choices[0][1] if choices else None)
+    else:
+        note = f"{len(choices)} object{'s' if len(choices) > 1 else ''} at a score of at least {threshold:.2f}."
+    return gr.update(choices=choices, value=choices[0][1] if choices else None), note
 
 
 @user_facing
@@ -90,28 +95,31 @@ def box_choices(detections: dict[str, list] | None) -> dict[str, Any]:
 def explain_detection(
     image: str | None,
     detector: str | None,
-    box_index: float | str | None,
+    box: float | str | None,
     method: str,
     params: str | None,
     letterbox: bool = True,
+    threshold: float = DEFAULT_THRESHOLD,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[str, str, str, str]:
     """Overlay PNG (the box outlined), raw map (.npy, float32, photo resolution), the manifest of the run, and all of
-    them with a README (how to replay it with the command line) as one zip."""
+    them with a README (how to replay it with the command line) as one zip. ``box`` is a box's id among the
+    detections at ``threshold`` (as /detect lists them)."""
     pixels = uploaded_image(image)
     loaded = load_detector(detector)
     progress(0.0, desc="starting")
     result = explain_box(
-        loaded, pixels, box_index, method, params, bool(letterbox), lambda done, text: progress(done, desc=text)
+        loaded,
+        pixels,
+        box,
+        method,
+        params,
+        bool(letterbox),
+        lambda done, text: progress(done, desc=text),
+        threshold=threshold,
     )
-    title = f"{result.method} for box #{result.target}: {result.target_label} {result.extra['score']:.2f}"
-    overlay = box_overlay_figure(pixels, result.attribution, title, result.extra["box"])
-    folder = new_result_folder()
-    stem = f"{get_method(method, DETECTION_METHODS).key}_box{result.target}"
-    record = {**manifest(loaded, pixels, result), "detection": result.extra}  # type: ignore[arg-type]
-    files = write_explanation(folder, stem, overlay, result.attribution, record).files
-    bundle = write_bundle(folder, f"{title} on an uploaded image", [detect_command(files["manifest"].name)], "results")
-    return str(files["overlay"]), str(files["map"]), str(files["manifest"]), str(bundle)
+    files = save_explanation(new_result_folder(), loaded, pixels, result, bundle="results").files
+    return str(files["overlay"]), str(files["map"]), str(files["manifest"]), str(files["bundle"])
 
 
 @user_facing
@@ -153,6 +161,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
             annotated = gr.Image(
                 label="Detections", format="png", type="numpy", interactive=False, elem_id="det-annotated"
             )
+            found = gr.Markdown(elem_id="det-found")
             with gr.Accordion("Detections as JSON (what /detect returns)", open=False):
                 detections = gr.JSON(label="Detections (boxes, labels, scores, indices)")
         with gr.Column(scale=5):
@@ -166,16 +175,17 @@ def build(app: gr.Blocks) -> dict[str, Field]:
 
     detect_inputs = [image, detector, threshold, letterbox]
     detect_button.click(detect, detect_inputs, [annotated, detections], api_name="detect").success(
-        box_choices, detections, box, api_visibility="private"
+        box_choices, [detections, threshold], [box, found], api_visibility="private"
     )
+    # Box ids are positions among the detections at the threshold: a new threshold detects again.
     gr.on(
-        [image.change, detector.change, letterbox.change],
+        [image.change, detector.change, letterbox.change, threshold.release],
         detect_if_image,
         detect_inputs,
         [annotated, detections],
         api_visibility="private",
         show_progress="minimal",
-    ).success(box_choices, detections, box, api_visibility="private")
+    ).success(box_choices, [detections, threshold], [box, found], api_visibility="private")
     live_cost(app, cost_preview, [detector, *PANEL.inputs], cost)
     gr.on([app.load, detector.change], show_detector_card, detector, card, api_visibility="private")
     # As in the CNN tab: parameters are read from the controls at the click, then /explain_box runs.
@@ -183,7 +193,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
         PANEL.as_json, PANEL.inputs, PANEL.params, api_visibility="private", show_progress="hidden"
     ).then(
         explain_detection,
-        [image, detector, box, method, PANEL.params, letterbox],
+        [image, detector, box, method, PANEL.params, letterbox, threshold],
         [overlay, raw_map, record, bundle],
         api_name="explain_box",
     )

@@ -1,7 +1,7 @@
 """The LSTM tab: pick a series and a task, see the cost, train live, watch what the forget gate keeps, download.
 
 Wiring only: series come from ``hub_models.series``, training and gates from ``explainers.lstm_training``, frames from
-``demos.lstm_render``, files from ``demos.results`` (as the command line writes them) and ``demos.export``.
+``outputs.lstm_render``, files from ``outputs.results`` (as the command line writes them) and ``outputs.export``.
 """
 
 from __future__ import annotations
@@ -14,14 +14,10 @@ from typing import Any
 import gradio as gr
 
 from demos.components import Dropdown, Number, Radio, Slider
-from demos.downloads import new_result_folder
 from demos.errors import user_facing
-from demos.export import lstm_command, write_bundle
 from demos.inputs import live_cost
 from demos.links import Field, one_of
-from demos.lstm_render import render_frames
 from demos.result_cache import cached_result
-from demos.results import write_lstm
 from demos.scrubber import frame_at, slider_over
 from explainers.lstm_training import (
     CSV_CHOICE,
@@ -36,6 +32,10 @@ from explainers.lstm_training import (
 from explainers.runtime import within_memory_budget
 from hub_models.errors import UserInputError
 from hub_models.series import DEFAULT_SERIES, LABELLED_SETS, SERIES_TITLES
+from outputs.export import lstm_command, write_bundle
+from outputs.files import new_result_folder
+from outputs.lstm_render import render_frames
+from outputs.results import write_lstm
 
 SERIES_CHOICES = [
     *[(title, key) for key, title in SERIES_TITLES.items()],

@@ -1,7 +1,7 @@
 """The MLP tab: train a small MLP live and watch its hidden units and predictions change epoch by epoch.
 
 Wiring only: data from ``hub_models.tabular``, training and diagnosis from ``explainers.mlp_dynamics``, frames from
-``demos.mlp_render``, files from ``demos.animation`` and ``demos.downloads``.
+``outputs.mlp_render``, files from ``outputs.animation`` and ``outputs.files``.
 """
 
 from __future__ import annotations
@@ -12,14 +12,10 @@ from typing import Any
 import gradio as gr
 
 from demos.components import Dropdown, Number, Slider
-from demos.downloads import new_result_folder
 from demos.errors import user_facing
-from demos.export import mlp_command, write_bundle
 from demos.inputs import live_cost
 from demos.links import Field, one_of
-from demos.mlp_render import render_frames
 from demos.result_cache import cached_result
-from demos.results import write_mlp
 from demos.scrubber import frame_at, slider_over
 from explainers.mlp_dynamics import (
     DEFAULT_PRESET,
@@ -33,6 +29,10 @@ from explainers.mlp_dynamics import (
 from explainers.runtime import within_memory_budget
 from explainers.training_cost import FRAME_SECONDS
 from hub_models.tabular import BUNDLED, DEFAULT_DATASET, TabularData, bundled_dataset, csv_columns, csv_dataset
+from outputs.export import mlp_command, write_bundle
+from outputs.files import new_result_folder
+from outputs.mlp_render import render_frames
+from outputs.results import write_mlp
 
 
 def _data(dataset: str | None, csv_file: str | None, label_column: str | None) -> TabularData:

@@ -5,7 +5,7 @@ inputs give the same outputs, and a student pressing "Explain" twice, or a class
 not wait for the model again. A request is identified by its handler and its arguments, with uploaded files
 identified by their content (Gradio gives each upload its own path). Entries hold only what the handler returned:
 small arrays and the paths of files in the result folders; an entry whose files have since been cleaned up
-(``demos.downloads.KEEP_SECONDS``) is recomputed. The least recently used entries go beyond
+(``outputs.files.KEEP_SECONDS``) is recomputed. The least recently used entries go beyond
 ``XAI_RESULT_CACHE_SIZE`` (default 32; 0 turns the cache off).
 """
 
@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 import gradio as gr
 
-from demos.downloads import results_root
 from hub_models.assets import sha256_of
+from outputs.files import results_root
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 

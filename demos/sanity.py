@@ -1,7 +1,7 @@
 """The sanity check section: randomise the model from the top down and watch whether a method's map changes.
 
-Wiring only: the check comes from ``explainers.sanity``, pictures from ``demos.sanity_render``, files from
-``demos.downloads``. Every step is computed in one run; the step slider only switches between the pictures.
+Wiring only: the check comes from ``explainers.sanity``, pictures from ``outputs.sanity_render``, files from
+``outputs.files``. Every step is computed in one run; the step slider only switches between the pictures.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from typing import Any
 import gradio as gr
 
 from demos.components import Slider
-from demos.downloads import new_result_folder, write_json, write_npz, write_png
 from demos.errors import user_facing
-from demos.export import sanity_command, write_bundle
 from demos.inputs import image_with_examples, live_cost, method_dropdown, model_dropdown, uploaded_image
 from demos.result_cache import cached_result
-from demos.sanity_render import similarity_plot, stage_caption, step_overlays
 from demos.scrubber import frame_at, slider_over
 from explainers.runtime import within_memory_budget
 from explainers.sanity import STEPS, cascading_randomisation, describe_cost
 from hub_models import load_model
 from hub_models.device import gpu_task
+from outputs.export import sanity_command, write_bundle
+from outputs.files import new_result_folder, write_json, write_npz, write_png
+from outputs.sanity_render import similarity_plot, stage_caption, step_overlays
 
 DEFAULT_METHOD = "Grad-CAM"
 PARAMS = {"preset": "fast"}

@@ -102,10 +102,13 @@ class Method:
 
 @dataclass
 class Explanation:
-    """An attribution map at the image's resolution, and everything needed to reproduce it."""
+    """An attribution map at the image's resolution, and everything needed to reproduce it. ``task`` says what
+    ``target`` counts: a class ("classification") or a detected box ("detection")."""
 
     attribution: np.ndarray
     method: str
+    method_key: str
+    task: str
     target: int
     target_label: str
     params: dict[str, Any]

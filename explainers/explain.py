@@ -115,6 +115,8 @@ def explain(
     return Explanation(
         attribution=attribution,
         method=spec.name,
+        method_key=spec.key,
+        task="classification",
         target=target_index,
         target_label=model.labels[target_index],
         params=values,

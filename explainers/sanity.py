@@ -27,8 +27,8 @@ from torch import nn
 from explainers.base import Param, ProgressFn
 from explainers.explain import estimate, explain
 from explainers.limits import check_work, work_note
-from explainers.manifest import package_versions
 from explainers.registry import get_method, parse_params, validate_params
+from explainers.versions import package_versions
 from hub_models.errors import UserInputError
 from hub_models.loaded_model import LoadedModel
 

@@ -42,6 +42,8 @@ from hub_models.loaded_model import FrozenModel
 from hub_models.lru import LoadingLru
 
 DEFAULT_DETECTOR = "yolov3-tiny"
+DEFAULT_THRESHOLD = 0.25
+"""The score a box needs to count as a detection unless the user picks another."""
 LETTERBOX_GREY = 0.5
 NMS_IOU = 0.45
 MAX_DETECTIONS = 100
@@ -116,9 +118,10 @@ class DetectorPreprocessing:
 
 @dataclass(frozen=True)
 class Detection:
-    """One box after NMS, in photo pixels. ``index`` is its row among the pre-NMS boxes: what /explain_box takes."""
+    """One box after NMS, in photo pixels. Its id is its place in ``detect``'s list (best first: 0, 1, ...), what
+    /explain_box takes; ``candidate`` is its row among the detector's pre-NMS boxes."""
 
-    index: int
+    candidate: int
     label: str
     class_index: int
     score: float
@@ -141,6 +144,10 @@ class LoadedDetector(FrozenModel):
     def detect(self, image: np.ndarray, threshold: float, letterbox: bool = True) -> list[Detection]:
         """Boxes scoring at least ``threshold`` after per-class NMS, best first (at most ``MAX_DETECTIONS``)."""
         _, rows, geometry = self.boxes(image, letterbox)
+        return self.detections(rows, geometry, threshold)
+
+    def detections(self, rows: torch.Tensor, geometry: Geometry, threshold: float) -> list[Detection]:
+        """``detect`` on pre-NMS ``rows`` already computed: a box's id is its position in this list."""
         scores, classes = box_scores(rows)
         keep = torch.nonzero(scores >= threshold).flatten()
         keep = keep[torchvision.ops.batched_nms(rows[keep, :4], scores[keep], classes[keep], NMS_IOU)]
@@ -148,7 +155,7 @@ class LoadedDetector(FrozenModel):
         corners = geometry.boxes_to_image(rows[keep, :4].numpy()) if keep else np.zeros((0, 4))
         return [
             Detection(
-                index=int(i),
+                candidate=int(i),
                 label=self.labels[int(classes[i])],
                 class_index=int(classes[i]),
                 score=float(scores[i]),

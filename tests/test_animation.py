@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from demos.animation import figure_to_array, write_animation, write_frames, write_gif, write_mp4
+from outputs.animation import figure_to_array, write_animation, write_frames, write_gif, write_mp4
 
 
 def _frames(count: int = 6) -> list[np.ndarray]:

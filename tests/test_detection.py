@@ -21,31 +21,34 @@ def dog_photo() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def dog_boxes(yolo, dog_photo):
-    """The best dog box and the best car box on dog.jpg."""
-    found = yolo.detect(dog_photo, threshold=0.25)
-    return {label: next(d for d in found if d.label == label) for label in ("dog", "car")}
+def found(yolo, dog_photo):
+    return yolo.detect(dog_photo, threshold=0.25)
+
+
+@pytest.fixture(scope="module")
+def dog_boxes(found):
+    """The best dog box and the best car box on dog.jpg, by their ids (their places in the detections)."""
+    return {label: next(i for i, d in enumerate(found) if d.label == label) for label in ("dog", "car")}
 
 
 @pytest.fixture(scope="module")
 def d_rise_maps(yolo, dog_photo, dog_boxes):
     """D-RISE's fast preset for the dog box and for the car box."""
-    return {
-        label: explain_box(yolo, dog_photo, box.index, "D-RISE", {"preset": "fast"}) for label, box in dog_boxes.items()
-    }
+    return {label: explain_box(yolo, dog_photo, box, "D-RISE", {"preset": "fast"}) for label, box in dog_boxes.items()}
 
 
-def test_d_rise_concentrates_inside_the_explained_box(d_rise_maps, dog_boxes, dog_photo, artifacts):
+def test_d_rise_concentrates_inside_the_explained_box(d_rise_maps, dog_boxes, found, dog_photo, artifacts):
     dog = d_rise_maps["dog"]
     assert dog.attribution.shape == dog_photo.shape[:2] and dog.attribution.dtype == np.float32
-    assert dog.target == dog_boxes["dog"].index and dog.target_label == "dog"
+    assert dog.target == dog_boxes["dog"] and dog.target_label == "dog"
+    assert dog.extra["candidate"] == found[dog_boxes["dog"]].candidate and dog.extra["threshold"] == 0.25
     assert dog.evaluations == DETECTION_METHODS["d_rise"].params[0].fast
-    assert dog.extra["box"] == pytest.approx(list(dog_boxes["dog"].box), abs=0.11)
+    assert dog.extra["box"] == pytest.approx(list(found[dog_boxes["dog"]].box), abs=0.11)
     for label, result in d_rise_maps.items():
-        ratio = inside_outside_ratio(result.attribution, dog_boxes[label].box)
+        ratio = inside_outside_ratio(result.attribution, found[dog_boxes[label]].box)
         assert ratio > 3, f"D-RISE for the {label} box: inside/outside ratio only {ratio:.2f}"
         peak = np.unravel_index(np.argmax(result.attribution), result.attribution.shape)
-        x1, y1, x2, y2 = dog_boxes[label].box
+        x1, y1, x2, y2 = found[dog_boxes[label]].box
         assert x1 <= peak[1] <= x2 and y1 <= peak[0] <= y2, f"the {label} map peaks outside its box"
     scaled = (np.clip(dog.attribution, 0, None) / dog.attribution.max() * 255).astype(np.uint8)
     Image.fromarray(scaled).save(artifacts / "detection_d_rise_dog_map.png")
@@ -56,12 +59,16 @@ def test_two_boxes_on_one_photo_get_different_maps(d_rise_maps):
     assert np.corrcoef(dog, car)[0, 1] < 0.5
 
 
-def test_the_box_gradient_is_concentrated_and_reproducible(yolo, dog_photo, dog_boxes):
-    first = explain_box(yolo, dog_photo, dog_boxes["car"].index, "box_gradient", {"samples": 2, "seed": 3})
-    again = explain_box(yolo, dog_photo, str(dog_boxes["car"].index), "Box gradient", {"samples": 2, "seed": 3})
+def test_the_box_gradient_is_concentrated_and_reproducible(yolo, dog_photo, dog_boxes, found):
+    first = explain_box(yolo, dog_photo, dog_boxes["car"], "box_gradient", {"samples": 2, "seed": 3})
+    again = explain_box(yolo, dog_photo, str(dog_boxes["car"]), "Box gradient", {"samples": 2, "seed": 3})
     assert first.evaluations == 2 and first.params["noise_level"] == 0.1
     np.testing.assert_array_equal(first.attribution, again.attribution)
-    assert inside_outside_ratio(first.attribution, dog_boxes["car"].box) > 3
+    assert inside_outside_ratio(first.attribution, found[dog_boxes["car"]].box) > 3
+    by_candidate = explain_box(
+        yolo, dog_photo, None, "box_gradient", {"samples": 2, "seed": 3}, candidate=found[dog_boxes["car"]].candidate
+    )
+    np.testing.assert_array_equal(first.attribution, by_candidate.attribution)  # an older manifest's replay
 
 
 def test_the_cost_preview_counts_the_masks(yolo):
@@ -74,11 +81,11 @@ def test_the_cost_preview_counts_the_masks(yolo):
 @pytest.mark.parametrize(
     ("box", "method", "params", "message"),
     [
-        (99999, "D-RISE", "", r"Box index 99999 is out of range: this detector predicts boxes 0 to 2534"),
-        (-1, "D-RISE", "", "out of range"),
-        ("dog", "D-RISE", "", "not a whole number"),
-        (None, "D-RISE", "", "not a whole number"),
-        (2.5, "D-RISE", "", "not a whole number"),
+        (99999, "D-RISE", "", r"Box 99999 is not one of the detections at threshold 0.25: the boxes are 0 \(\w+ 0"),
+        (-1, "D-RISE", "", r"Box -1 is not one of the detections.* 3 \(\w+ 0\.\d\d\)\. Pass one of those ids"),
+        ("dog", "D-RISE", "", "Box 'dog' is not one of the detections"),
+        (None, "D-RISE", "", "Box None is not one of the detections"),
+        (2.5, "D-RISE", "", "Box 2.5 is not one of the detections"),
         (0, "Grad-CAM", "", r"Unknown method 'Grad-CAM'. Choose one of: D-RISE, Box gradient"),
         (0, "D-RISE", '{"nb_samples": 0}', "between 2 and 20000"),
         (0, "D-RISE", '{"masks": 5}', "no parameter 'masks'"),
@@ -90,11 +97,13 @@ def test_bad_requests_get_clear_messages(yolo, dog_photo, box, method, params, m
         explain_box(yolo, dog_photo, box, method, params)
 
 
-def test_an_image_without_objects_suggests_a_lower_threshold(tmp_path):
-    blank = tmp_path / "blank.png"
-    Image.fromarray(np.full((300, 400, 3), 255, dtype=np.uint8)).save(blank)
-    with pytest.raises(Exception, match=r"found no object scoring at least 0.25.*Lower the threshold"):
-        detect(str(blank), "", 0.25, True)
+def test_an_image_without_objects_has_no_boxes_and_no_box_to_explain(yolo, tmp_path):
+    blank = np.full((300, 400, 3), 255, dtype=np.uint8)
+    Image.fromarray(blank).save(tmp_path / "blank.png")
+    _, detections = detect(str(tmp_path / "blank.png"), "", 0.25, True)
+    assert detections == {"boxes": [], "labels": [], "scores": [], "indices": []}
+    with pytest.raises(UserInputError, match=r"found no object scoring at least 0.25.*lower the threshold"):
+        explain_box(yolo, blank, 0, "Box gradient")
 
 
 def test_files_that_are_not_photos_get_clear_messages(tmp_path):

@@ -33,14 +33,15 @@ def test_the_detection_endpoints_have_the_documented_inputs(client):
     names = [p["parameter_name"] for p in endpoints["/detect"]["parameters"]]
     assert names == ["image", "detector", "threshold", "letterbox"]
     names = [p["parameter_name"] for p in endpoints["/explain_box"]["parameters"]]
-    assert names == ["image", "detector", "box_index", "method", "params", "letterbox"]
+    assert names == ["image", "detector", "box", "method", "params", "letterbox", "threshold"]
 
 
 def test_detect_then_explain_a_box(client, dog_file):
     annotated, detections = client.predict(dog_file, "", 0.25, api_name="/detect")
     assert Image.open(annotated).size == (768, 576)
     assert {"dog", "bicycle", "car"} <= set(detections["labels"])
-    assert len(detections["boxes"]) == len(detections["scores"]) == len(detections["indices"])
+    assert detections["indices"] == list(range(len(detections["boxes"]))) == list(range(len(detections["scores"])))
+    assert detections["scores"] == sorted(detections["scores"], reverse=True)
     dog = detections["indices"][detections["labels"].index("dog")]
     overlay, raw_map, manifest_file, bundle = client.predict(
         dog_file, "", dog, "Box gradient", "", api_name="/explain_box"
@@ -62,7 +63,7 @@ def test_detect_then_explain_a_box(client, dog_file):
 @pytest.mark.parametrize(
     ("box", "method", "params", "message"),
     [
-        (5000, "D-RISE", "", "Box index 5000 is out of range"),
+        (5000, "D-RISE", "", r"Box 5000 is not one of the detections at threshold 0.25: the boxes are 0 \(car"),
         (0, "LIME", "", "Unknown method 'LIME'"),
         (0, "D-RISE", '{"nb_samples": 1e9}', "between 2 and 20000"),
     ],
@@ -72,9 +73,28 @@ def test_bad_box_requests_get_clear_messages(client, dog_file, box, method, para
         client.predict(dog_file, "", box, method, params, api_name="/explain_box")
 
 
-def test_no_detection_and_unknown_detectors_get_clear_messages(client, dog_file):
-    with pytest.raises(Exception, match="Lower the threshold"):
-        client.predict(dog_file, "", 0.99, api_name="/detect")
+def test_box_ids_are_the_detections_in_order_and_only_those(client, dog_file):
+    """Box 0 is the best detection, the one /detect lists first (it once meant the detector's pre-NMS row 0, an
+    empty corner scored 0.00); an id past the detections is refused with the valid ids."""
+    _, detections = client.predict(dog_file, "", 0.5, api_name="/detect")
+    last = len(detections["boxes"]) - 1
+    _, _, manifest_file, _ = client.predict(
+        dog_file, "", last, "Box gradient", '{"samples": 1}', True, 0.5, api_name="/explain_box"
+    )
+    record = json.loads(Path(manifest_file).read_text())
+    assert record["target"] == {"index": last, "label": detections["labels"][last]}
+    assert record["detection"]["box"] == pytest.approx(detections["boxes"][last], abs=0.11)
+    assert record["detection"]["score"] == pytest.approx(detections["scores"][last], abs=1e-4)
+    assert record["detection"]["threshold"] == 0.5
+    with pytest.raises(Exception, match=rf"Box {last + 1} is not one of the detections at threshold 0.50: the boxes "):
+        client.predict(dog_file, "", last + 1, "Box gradient", "", True, 0.5, api_name="/explain_box")
+
+
+def test_no_detection_is_an_empty_result_and_unknown_detectors_get_clear_messages(client, dog_file):
+    annotated, detections = client.predict(dog_file, "", 0.99, api_name="/detect")
+    assert detections == {"boxes": [], "labels": [], "scores": [], "indices": []} and Image.open(annotated)
+    with pytest.raises(Exception, match=r"found no object scoring at least 0\.99.*lower the threshold"):
+        client.predict(dog_file, "", 0, "Box gradient", "", True, 0.99, api_name="/explain_box")
     with pytest.raises(Exception, match="Unknown detector 'yolo'"):
         client.predict(dog_file, "yolo", 0.25, api_name="/detect")
 
@@ -112,7 +132,7 @@ def test_a_tiny_hub_detector_explains_a_box_end_to_end(client, fake_hub, dog_fil
     box = detections["indices"][0]
     params = json.dumps({"nb_samples": 16, "grid_size": 4, "seed": 1})
     overlay, raw_map, manifest_file, _ = client.predict(
-        dog_file, DETECTOR, box, "D-RISE", params, api_name="/explain_box"
+        dog_file, DETECTOR, box, "D-RISE", params, True, 0.01, api_name="/explain_box"
     )
     assert Image.open(overlay).format == "PNG"
     assert np.load(raw_map).shape == (576, 768)

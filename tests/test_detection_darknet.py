@@ -71,7 +71,7 @@ def test_pre_nms_boxes_have_the_operator_layout(yolo):
     scores, _ = box_scores(rows)
     best = int(scores.argmax())
     detection = yolo.detect(image, threshold=0.25)[0]
-    assert detection.index == best
+    assert detection.candidate == best
     assert detection.box == pytest.approx(tuple(geometry.boxes_to_image(rows[best, :4].numpy())), abs=0.06)
 
 

@@ -19,7 +19,7 @@ def test_box_similarity_equals_xpliques_object_detection_operator(yolo):
 
     image = load_image(DARKNET_PHOTOS["dog"].path)
     inputs, rows, _ = yolo.boxes(image, letterbox=True)
-    target = rows[int(yolo.detect(image, 0.25)[0].index)]
+    target = rows[yolo.detect(image, 0.25)[0].candidate]
     masks = smooth_masks(4, (416, 416), 8, 0.5, torch.Generator().manual_seed(0))
     with torch.no_grad():
         predictions = yolo.module(masks * inputs)

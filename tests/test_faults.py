@@ -159,7 +159,7 @@ def test_a_crash_inside_one_explanation_leaves_the_detection_tab_serving(app_url
     client = Client(app_url, verbose=False)
     photo = handle_file(str(example_photo_paths()["astronaut"]))
     _, detections = client.predict(photo, "", 0.01, True, api_name="/detect")
-    request = (photo, "", detections["indices"][0], "Box gradient", "", True)
+    request = (photo, "", detections["indices"][0], "Box gradient", "", True, 0.01)
     result_cache.clear()
     before = np.load(client.predict(*request, api_name="/explain_box")[1])
     result_cache.clear()

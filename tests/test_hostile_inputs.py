@@ -108,10 +108,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "/explain_box": {
         "image": None,
         "detector": "",
-        "box_index": 0,
+        "box": 0,
         "method": "Box gradient",
         "params": FAST,
         "letterbox": True,
+        "threshold": 0.1,
     },
     "/mlp_train": {
         "dataset": "iris",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from demos.render import is_signed, overlay_figure
+from outputs.render import is_signed, overlay_figure
 
 
 def test_hot_half_is_drawn_on_the_matching_half(chelsea):

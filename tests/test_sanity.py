@@ -11,7 +11,6 @@ import torch
 from fake_hub import TIMM_IMAGENET, TRANSFORMERS
 from torch import nn
 
-from demos.sanity_render import similarity_plot, step_overlays
 from explainers import explain
 from explainers.sanity import (
     SPEARMAN_THRESHOLD,
@@ -25,6 +24,7 @@ from explainers.sanity import (
 from explainers.throughput import _measured
 from hub_models import load_model
 from hub_models.errors import UserInputError
+from outputs.sanity_render import similarity_plot, step_overlays
 
 
 def _weights(module: nn.Module) -> dict[str, torch.Tensor]:

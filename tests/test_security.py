@@ -212,7 +212,7 @@ def private_files(fake_hub, tmp_path) -> dict[Path, bytes]:
 
 
 def test_the_app_serves_no_file_outside_its_outputs_and_examples(app_url, private_files):
-    from demos.downloads import results_root
+    from outputs.files import results_root
 
     allowed = [Path(os.environ["GRADIO_TEMP_DIR"]), results_root(), example_photo_paths()["chelsea"].parent]
     served = {}
@@ -287,7 +287,7 @@ def test_hf_token_reaches_the_hub_and_nowhere_else(fake_hub, tmp_path):
         files = [
             *files,
             annotated,
-            *client.predict(photo, DETECTOR, box, "Box gradient", "", True, api_name="/explain_box"),
+            *client.predict(photo, DETECTOR, box, "Box gradient", "", True, 0.01, api_name="/explain_box"),
         ]
         for path in files:
             seen += readable(Path(path))

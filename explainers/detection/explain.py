@@ -16,12 +16,14 @@ from explainers.explain import Estimate, seed_everything
 from explainers.limits import check_work
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.throughput import measure, predicted_seconds, record_run
-from hub_models.detectors import LoadedDetector, box_scores
+from hub_models.detectors import DEFAULT_THRESHOLD, Detection, LoadedDetector, box_scores, checked_threshold
 from hub_models.errors import UserInputError, shown
 
 MEASURE_BATCH = 2
 """Detectors' throughput is measured on batches of 2: batches of 16 take minutes on DETR-sized models here. A
 method's measured overhead factor (recorded after each run) absorbs the difference from its own batch size."""
+MAX_LISTED = 10
+"""Box ids a refusal lists, with their labels."""
 
 
 def estimate_box(detector: LoadedDetector, method: str, params: str | dict[str, Any] | None = None) -> Estimate:
@@ -37,24 +39,39 @@ def estimate_box(detector: LoadedDetector, method: str, params: str | dict[str, 
 def explain_box(
     detector: LoadedDetector,
     image: np.ndarray,
-    box_index: int | float | str | None,
+    box: int | float | str | None,
     method: str,
     params: str | dict[str, Any] | None = None,
     letterbox: bool = True,
     progress: ProgressFn | None = None,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    candidate: int | None = None,
 ) -> Explanation:
-    """Explain why ``detector`` finds its pre-NMS box ``box_index`` (the ``index`` /detect reports) on an HxWx3
-    uint8 image; the map has the image's size and ``extra`` holds the box in photo pixels, its label and score."""
+    """Explain why ``detector`` finds box ``box`` on an HxWx3 uint8 image: the box's id among the detections at
+    ``threshold`` (0, 1, ... in the order ``detect`` lists them). The map has the image's size; ``extra`` holds the
+    box in photo pixels, its score, the framing, the threshold and the box's row among the pre-NMS ``candidate``s.
+
+    ``candidate``: explain that pre-NMS row instead of a detection (what manifests recorded before boxes had ids).
+    """
     spec = get_method(method, DETECTION_METHODS)
     values = validate_params(spec, parse_params(params))
     size = detector.preprocessing.input_size
     cost = spec.cost(values, size)
     check_work(cost.evaluations, f"{spec.name} with these parameters")
     inputs, rows, geometry = detector.boxes(image, letterbox)
-    index = _box_index(box_index, rows.shape[0])
+    if candidate is None:
+        threshold = checked_threshold(threshold)
+        detections = detector.detections(rows, geometry, threshold)
+        target = _box_id(box, detections, detector.name, threshold)
+        row = detections[target].candidate
+        where = {"threshold": threshold, "candidate": row}
+    else:
+        target = row = _candidate(candidate, rows.shape[0])
+        where = {"candidate": row}
     scores, classes = box_scores(rows)
     counting = CountingModel(detector.module, cost.evaluations, progress)
-    problem = BoxProblem(model=counting, inputs=inputs, target=rows[index].clone())
+    problem = BoxProblem(model=counting, inputs=inputs, target=rows[row].clone())
     if spec.stochastic:
         seed_everything(values["seed"], tensorflow=False)
     start = time.perf_counter()
@@ -62,36 +79,55 @@ def explain_box(
     seconds = time.perf_counter() - start
     measure(detector.module, size, MEASURE_BATCH)
     record_run(detector.module, size, spec.key, cost, seconds)
-    label = detector.labels[int(classes[index])]
-    box = [round(float(v), 1) for v in geometry.boxes_to_image(rows[index, :4].numpy())]
+    corners = [round(float(v), 1) for v in geometry.boxes_to_image(rows[row, :4].numpy())]
     return Explanation(
         attribution=geometry.map_to_image(np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)),
         method=spec.name,
-        target=index,
-        target_label=label,
+        method_key=spec.key,
+        task="detection",
+        target=target,
+        target_label=detector.labels[int(classes[row])],
         params=values,
         evaluations=counting.evaluations,
         seconds=seconds,
         backend=spec.backend,
-        extra={"box": box, "score": round(float(scores[index]), 4), "letterbox": bool(letterbox)},
+        extra={"box": corners, "score": round(float(scores[row]), 4), "letterbox": bool(letterbox), **where},
     )
 
 
-def _box_index(value: int | float | str | None, count: int) -> int:
-    """A whole number in ``0 .. count - 1``; a clear message otherwise."""
-    text = str(value).strip() if value is not None else ""
+def _whole_number(value: object) -> int | None:
+    text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
     try:
         number = float(text)
     except ValueError:
-        number = float("nan")
-    if not text or not math.isfinite(number) or number != int(number):
+        return None
+    return int(number) if math.isfinite(number) and number == int(number) else None
+
+
+def _box_id(value: object, detections: list[Detection], detector: str, threshold: float) -> int:
+    """A box id among ``detections``; a message naming the valid ids otherwise."""
+    number = _whole_number(value)
+    if not detections:
         raise UserInputError(
-            f"Box index {shown(value)} is not a whole number. Run detection first and pick a box: its index is in the "
-            "detections' 'indices'."
+            f"{detector} found no object scoring at least {threshold:.2f} in this image, so there is no box to "
+            "explain: lower the threshold (0.1 finds weaker boxes)."
         )
-    if not 0 <= int(number) < count:
+    if number is None or not 0 <= number < len(detections):
+        valid = ", ".join(f"{i} ({d.label} {d.score:.2f})" for i, d in enumerate(detections[:MAX_LISTED]))
+        more = f" and {len(detections) - MAX_LISTED} more" if len(detections) > MAX_LISTED else ""
         raise UserInputError(
-            f"Box index {int(number)} is out of range: this detector predicts boxes 0 to {count - 1} before NMS. "
-            "Use an index that detection reported ('indices' in the detections)."
+            f"Box {shown(value if number is None else number)} is not one of the detections at threshold "
+            f"{threshold:.2f}: the boxes are {valid}{more}. Pass one of those ids (the order /detect lists them in)."
         )
-    return int(number)
+    return number
+
+
+def _candidate(value: object, count: int) -> int:
+    """A pre-NMS row in ``0 .. count - 1``, as an older manifest recorded it."""
+    number = _whole_number(value)
+    if number is None or not 0 <= number < count:
+        raise UserInputError(
+            f"The manifest's box {shown(value)} is not one of this detector's {count} candidate boxes: replay it "
+            "with the detector and image it was made with."
+        )
+    return number

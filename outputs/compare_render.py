@@ -1,12 +1,12 @@
-"""The Compare section's pictures: one overlay per method (via ``demos.render``) and the faithfulness curves."""
+"""The Compare section's pictures: one overlay per method (via ``outputs.render``) and the faithfulness curves."""
 
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from demos.animation import figure_to_array
 from explainers.compare import Compared
+from outputs.animation import figure_to_array
 
 
 def caption(result: Compared) -> str:

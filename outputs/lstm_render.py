@@ -12,8 +12,8 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from demos.animation import blitted_frames, figure_to_array
 from explainers.lstm_training import LstmRun
+from outputs.animation import blitted_frames, figure_to_array
 
 DPI = 80
 NOT_YET = "#dddddd"

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import platform
 from datetime import UTC, datetime
-from importlib import metadata
 from typing import Any
 
 import numpy as np
 
 from explainers.base import Explanation
-from hub_models.loaded_model import LoadedModel
-
-VERSIONED_PACKAGES = ("torch", "torchvision", "xplique", "tensorflow-cpu", "numpy", "gradio", "timm", "scikit-image")
-
-
-def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in VERSIONED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+from explainers.versions import package_versions
+from hub_models.loaded_model import FrozenModel
 
 
-def manifest(model: LoadedModel, image: np.ndarray, explanation: Explanation) -> dict[str, Any]:
+def manifest(model: FrozenModel, image: np.ndarray, explanation: Explanation) -> dict[str, Any]:
     """Model (id, weights hash or revision), image hash, method, parameters, seed, target, timings, versions."""
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -26,23 +26,21 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from demos import lstm_render, mlp_render
-from demos.export import detect_command, explain_command, lstm_command, mlp_command, write_readme
-from demos.render import box_overlay_figure, overlay_figure
-from demos.results import write_explanation, write_lstm, write_mlp
 from explainers.base import Method, ProgressFn
 from explainers.detection import DETECTION_METHODS, explain_box
 from explainers.explain import explain
 from explainers.lstm_training import CSV_CHOICE, LstmSettings, sequence_data, train_lstm
 from explainers.lstm_training import PARAMS as LSTM_PARAMS
-from explainers.manifest import manifest
 from explainers.mlp_dynamics import preset_values, settings_from, train_mlp
 from explainers.registry import get_method, parse_params, validate_params
 from hub_models import load_image, load_model
-from hub_models.detectors import load_detector
+from hub_models.detectors import DEFAULT_THRESHOLD, load_detector
 from hub_models.errors import UserInputError
 from hub_models.series import DEFAULT_SERIES, LABELLED_SETS
 from hub_models.tabular import DEFAULT_DATASET, bundled_dataset, csv_dataset
+from outputs import lstm_render, mlp_render
+from outputs.export import lstm_command, mlp_command, write_readme
+from outputs.results import save_explanation, write_lstm, write_mlp
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 USER_ERROR = 2
@@ -130,7 +128,6 @@ def _replayed(args: argparse.Namespace, flags: Sequence[str]) -> dict[str, Any] 
 
 
 def run_explain(args: argparse.Namespace) -> None:
-
     record = _replayed(args, ("model", "method", "target", "params"))
     if record is not None:
         model_name, method = model_spec(record["model"]), record["method"]
@@ -139,54 +136,39 @@ def run_explain(args: argparse.Namespace) -> None:
         raise UserInputError("Name a method with --method (e.g. Grad-CAM), or replay a run with --manifest.")
     else:
         model_name, method, target, params = args.model, args.method, args.target, args.params
-    key = validated(get_method(method), params)
+    validated(get_method(method), params)
     paths = image_paths(args.input)
     loaded = load_model(model_name)
 
     def one(path: Path, rgb: np.ndarray, folder: Path) -> None:
         with progress_bar(f"{method} {path.name}") as report:
             result = explain(loaded, rgb, method, target, params, report)
-        title = f"{result.method} for {result.target_label!r} (class {result.target})"
-        overlay = overlay_figure(rgb, result.attribution, title)
-        stem = f"{key}_{result.target}"
-        written = write_explanation(folder, stem, overlay, result.attribution, manifest(loaded, rgb, result))
-        name = written.files["manifest"].name
-        write_readme(folder, f"{title} on {path.name}", [explain_command(name, str(path.resolve()))])
+        save_explanation(folder, loaded, rgb, result, image_path=path)
 
     for_each_image(paths, args.out, record, one)
 
 
 def run_detect(args: argparse.Namespace) -> None:
-
-    record = _replayed(args, ("detector", "method", "box", "params"))
+    record = _replayed(args, ("detector", "method", "box", "params", "threshold"))
+    where: dict[str, Any] = {}
     if record is not None:
         detector_name, method, params = model_spec(record["model"]), record["method"], record["parameters"]
-        box, letterbox = record["target"]["index"], bool(record.get("detection", {}).get("letterbox", True))
+        detection = record.get("detection", {})
+        box, letterbox = record["target"]["index"], bool(detection.get("letterbox", True))
+        # A manifest written before boxes had ids records the pre-NMS candidate, and no threshold.
+        where = {"threshold": detection["threshold"]} if "threshold" in detection else {"candidate": box}
     else:
-        detector_name, method, box, params = args.detector, args.method or "D-RISE", args.box, args.params
-        letterbox = not args.no_letterbox
-    key = validated(get_method(method, DETECTION_METHODS), params)
+        detector_name, method, params = args.detector, args.method or "D-RISE", args.params
+        box, letterbox = 0 if args.box is None else args.box, not args.no_letterbox
+        where = {"threshold": DEFAULT_THRESHOLD if args.threshold is None else args.threshold}
+    validated(get_method(method, DETECTION_METHODS), params)
     paths = image_paths(args.input)
     detector = load_detector(detector_name)
 
     def one(path: Path, pixels: np.ndarray, folder: Path) -> None:
-        index = box
-        if index is None:
-            found = detector.detect(pixels, args.threshold, letterbox)
-            if not found:
-                raise UserInputError(
-                    f"{detector.name} found no object scoring at least {args.threshold:.2f} in {path.name}: "
-                    "lower --threshold or pass --box."
-                )
-            index = found[0].index
         with progress_bar(f"{method} {path.name}") as report:
-            result = explain_box(detector, pixels, index, method, params, letterbox, report)
-        title = f"{result.method} for box #{result.target}: {result.target_label} {result.extra['score']:.2f}"
-        overlay = box_overlay_figure(pixels, result.attribution, title, result.extra["box"])
-        record = {**manifest(detector, pixels, result), "detection": result.extra}  # type: ignore[arg-type]
-        written = write_explanation(folder, f"{key}_box{result.target}", overlay, result.attribution, record)
-        name = written.files["manifest"].name
-        write_readme(folder, f"{title} on {path.name}", [detect_command(name, str(path.resolve()))])
+            result = explain_box(detector, pixels, box, method, params, letterbox, report, **where)
+        save_explanation(folder, detector, pixels, result, image_path=path)
 
     for_each_image(paths, args.out, record, one)
 
@@ -251,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("input", type=Path, help="an image, or a folder of images")
     detect.add_argument("--detector", help="yolov3-tiny (default) or a Hub id of a transformers detector")
     detect.add_argument("--method", help="D-RISE (default) or Box gradient")
-    detect.add_argument("--box", type=int, help="the pre-NMS box index to explain (default: the best detection)")
-    detect.add_argument("--threshold", type=float, default=0.25, help="score threshold when picking the best box")
+    detect.add_argument("--box", type=int, help="the box's id among the detections, best first (default: 0, the best)")
+    detect.add_argument("--threshold", type=float, help=f"the score a detection needs (default: {DEFAULT_THRESHOLD})")
     detect.add_argument("--no-letterbox", action="store_true", help="stretch instead of letterboxing")
     detect.add_argument("--params", help="the method's parameters as JSON")
     detect.add_argument("--manifest", type=Path, help="replay the run a manifest records (instead of the above)")

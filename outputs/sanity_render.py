@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from demos.animation import figure_to_array
-from demos.render import overlay_figure
 from explainers.sanity import SPEARMAN_THRESHOLD, SanityResult, Stage
+from outputs.animation import figure_to_array
+from outputs.render import overlay_figure
 
 SPEARMAN_COLOUR = "#1f77b4"
 SSIM_COLOUR = "#ff7f0e"

@@ -1,8 +1,9 @@
 """The files a result is downloaded as, written the same way by the tabs and the command line (no gradio here).
 
-One writer per kind of result: an explanation (overlay PNG, raw map ``.npy``, manifest JSON), an MLP training run and
-an LSTM training run (animation GIF + MP4, the arrays ``.npz``, metrics JSON). The slider's per-frame PNGs go into a
-``frames/`` subfolder, which the "download all" zip leaves out (the GIF and MP4 hold the same frames).
+One writer per kind of result: an explanation of a class or of a detected box (overlay PNG, raw map ``.npy``,
+manifest JSON, and the README and zip of a download), an MLP training run and an LSTM training run (animation GIF +
+MP4, the arrays ``.npz``, metrics JSON). The slider's per-frame PNGs go into a ``frames/`` subfolder, which the
+"download all" zip leaves out (the GIF and MP4 hold the same frames).
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from demos.animation import write_animation
-from demos.downloads import write_json, write_npy, write_npz, write_png
-from demos.lstm_render import epochs_figure
+from explainers.base import Explanation
 from explainers.lstm_training import PARAMS as LSTM_PARAMS
 from explainers.lstm_training import LstmRun
-from explainers.manifest import package_versions
 from explainers.mlp_dynamics import MlpRun
+from explainers.versions import package_versions
+from hub_models.loaded_model import FrozenModel
+from outputs.animation import write_animation
+from outputs.export import detect_command, explain_command, write_bundle, write_readme
+from outputs.files import write_json, write_npy, write_npz, write_png
+from outputs.lstm_render import epochs_figure
+from outputs.manifest import manifest
+from outputs.render import box_overlay_figure, overlay_figure
 
 MLP_FPS = 6
 LSTM_FPS = 8
@@ -35,17 +41,69 @@ class ResultFiles:
     frames: list[str] = field(default_factory=list)
 
 
-def write_explanation(
-    folder: Path, stem: str, overlay: np.ndarray, attribution: np.ndarray, record: dict[str, Any]
-) -> ResultFiles:
-    """``<stem>_overlay.png``, ``<stem>_map.npy`` (float32, image resolution) and ``<stem>_manifest.json``."""
-    return ResultFiles(
-        {
-            "overlay": write_png(folder, f"{stem}_overlay", overlay),
-            "map": write_npy(folder, f"{stem}_map", attribution),
-            "manifest": write_json(folder, f"{stem}_manifest", record),
-        }
-    )
+@dataclass(frozen=True)
+class SavedExplanation:
+    """An explanation's files (``overlay``, ``map``, ``manifest``, and ``bundle`` when one was asked for), the
+    overlay's title, and the command line that replays it."""
+
+    files: dict[str, Path]
+    title: str
+    command: str
+
+
+def explanation_title(explanation: Explanation) -> str:
+    """What the overlay shows: the method and the class, or the detected box, it explains."""
+    if explanation.task == "detection":
+        score = explanation.extra["score"]
+        return f"{explanation.method} for box #{explanation.target}: {explanation.target_label} {score:.2f}"
+    return f"{explanation.method} for {explanation.target_label!r} (class {explanation.target})"
+
+
+def save_explanation(
+    folder: Path,
+    model: FrozenModel,
+    image: np.ndarray,
+    explanation: Explanation,
+    *,
+    image_path: Path | None = None,
+    title: str | None = None,
+    bundle: str | None = None,
+    readme: bool = True,
+) -> SavedExplanation:
+    """Writes one explanation as every entry point offers it: ``<key>_<class>_`` or ``<key>_box<id>_`` followed by
+    ``overlay.png`` (the map over the image; a box outlined), ``map.npy`` (float32, the image's resolution) and
+    ``manifest.json`` (``outputs.manifest``; a box's manifest adds its ``detection`` record).
+
+    ``image_path``: the picture's file, named in the replay command (the app keeps no uploads: it writes ``IMAGE``).
+    ``title``: the overlay's title instead of ``explanation_title``. ``bundle``: also a README (what the files are,
+    how to replay them) and a zip of the folder by that name, the app's "download all"; ``readme=False``: no README
+    either (a caller that bundles several explanations at the end).
+    """
+    title = title or explanation_title(explanation)
+    if explanation.task == "detection":
+        stem = f"{explanation.method_key}_box{explanation.target}"
+        overlay = box_overlay_figure(image, explanation.attribution, title, explanation.extra["box"])
+        record = {**manifest(model, image, explanation), "detection": explanation.extra}
+        replay = detect_command
+    else:
+        stem = f"{explanation.method_key}_{explanation.target}"
+        overlay = overlay_figure(image, explanation.attribution, title)
+        record = manifest(model, image, explanation)
+        replay = explain_command
+    files = {
+        "overlay": write_png(folder, f"{stem}_overlay", overlay),
+        "map": write_npy(folder, f"{stem}_map", explanation.attribution),
+        "manifest": write_json(folder, f"{stem}_manifest", record),
+    }
+    if image_path is None:
+        command, source = replay(files["manifest"].name), "an uploaded image"
+    else:
+        command, source = replay(files["manifest"].name, str(image_path.resolve())), image_path.name
+    if bundle is not None:
+        files["bundle"] = write_bundle(folder, f"{title} on {source}", [command], bundle)
+    elif readme:
+        write_readme(folder, f"{title} on {source}", [command])
+    return SavedExplanation(files, title, command)
 
 
 def write_mlp(folder: Path, run: MlpRun, frames: list[np.ndarray]) -> ResultFiles:

@@ -11,8 +11,8 @@ from matplotlib.artist import Artist
 from matplotlib.colors import ListedColormap, Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from demos.animation import blitted_frames
 from explainers.mlp_dynamics import MlpRun
+from outputs.animation import blitted_frames
 
 FLAG_COLOURS = ListedColormap(["#ffffff", "#d62728", "#ff9f1c"])
 """Unit flags: fine, dead, saturated."""
