@@ -1,8 +1,8 @@
 """Class activation maps with our own PyTorch hooks (Xplique's Grad-CAM does not run on PyTorch models).
 
 The base owns what every CAM variant needs: choosing the target layer, capturing its activation with a hook that
-is always removed, and the gradient of the class score with respect to that activation. A variant only says how
-to weight the channels.
+is always removed (``hub_models.hooks``), and the gradient of the class score with respect to that activation. A
+variant only says how to weight the channels.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from torch import nn
 from explainers.base import Param, Problem
 from explainers.counting import CountingModel
 from hub_models.errors import UserInputError, shown
+from hub_models.hooks import temporary_hooks
 
 LAYER_PARAM = Param(
     "layer",
@@ -53,17 +54,11 @@ def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> tuple[list[str], s
             if is_leaf or id(output) not in seen:
                 seen[id(output)] = (name, output)
 
-    hooks = [
-        module.register_forward_hook(lambda m, _i, output, name=name: record(m, name, output))
-        for name, module in _inner(model).named_modules()
-        if name
-    ]
-    try:
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    with temporary_hooks() as hooks, torch.no_grad():
+        for name, module in _inner(model).named_modules():
+            if name:
+                hooks.forward(module, lambda m, _i, output, name=name: record(m, name, output))
+        model(inputs)
     return [name for name, _ in seen.values()], every
 
 
@@ -123,11 +118,9 @@ def captured_activation(
         store["activation"] = output.detach().requires_grad_(True)
         return store["activation"].clone()  # later in-place operations must not touch the leaf
 
-    hook = module.register_forward_hook(record)
-    try:
+    with temporary_hooks() as hooks:
+        hooks.forward(module, record)
         yield store
-    finally:
-        hook.remove()
 
 
 ChannelWeights = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

@@ -25,6 +25,7 @@ from explainers.limits import check_predicted_seconds
 from explainers.training import TrainingSettings, fit
 from explainers.training_cost import training_seconds
 from hub_models.errors import UserInputError, shown
+from hub_models.hooks import temporary_hooks
 from hub_models.tabular import TabularData
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU}
@@ -132,15 +133,10 @@ def recorded_outputs(model: nn.Module, names: list[str]) -> Iterator[dict[str, t
     """The outputs of the named submodules during the forward passes inside the block; hooks always removed."""
     store: dict[str, torch.Tensor] = {}
     modules = dict(model.named_modules())
-    hooks = [
-        modules[name].register_forward_hook(lambda _m, _i, output, name=name: store.__setitem__(name, output.detach()))
-        for name in names
-    ]
-    try:
+    with temporary_hooks() as hooks:
+        for name in names:
+            hooks.forward(modules[name], lambda _m, _i, output, name=name: store.__setitem__(name, output.detach()))
         yield store
-    finally:
-        for hook in hooks:
-            hook.remove()
 
 
 def dead_units(activations: np.ndarray) -> np.ndarray:

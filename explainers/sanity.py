@@ -30,6 +30,7 @@ from explainers.limits import check_work, work_note
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.versions import package_versions
 from hub_models.errors import UserInputError
+from hub_models.hooks import temporary_hooks
 from hub_models.loaded_model import LoadedModel
 
 STEPS = Param(
@@ -173,17 +174,11 @@ def parameter_blocks(module: nn.Module, inputs: torch.Tensor) -> list[Block]:
     the forward pass never enters are left out: they cannot change the output.
     """
     order: list[str] = []
-    hooks = [
-        layer.register_forward_pre_hook(lambda _m, _i, name=name: order.append(name) if name not in order else None)
-        for name, layer in module.named_modules()
-        if next(layer.parameters(recurse=False), None) is not None
-    ]
-    try:
-        with torch.no_grad():
-            module(inputs)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    with temporary_hooks() as hooks, torch.no_grad():
+        for name, layer in module.named_modules():
+            if next(layer.parameters(recurse=False), None) is not None:
+                hooks.forward_pre(layer, lambda _m, _i, name=name: order.append(name) if name not in order else None)
+        module(inputs)
     deepest = max((name.count(".") + 1 for name in order), default=1)
     for depth in range(1, deepest + 1):
         groups: dict[str, list[str]] = {}

@@ -24,6 +24,8 @@ import torchvision.ops
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
+from hub_models.hooks import temporary_hooks
+
 AFFINE_NORMS = (nn.BatchNorm2d, torchvision.ops.FrozenBatchNorm2d)
 """Norms that are exactly ``(x - running_mean) / sqrt(running_var + eps) * weight + bias`` in eval mode."""
 
@@ -69,18 +71,13 @@ def _pairs(module: nn.Module, inputs: torch.Tensor) -> tuple[list[tuple[str, str
         calls[name] = calls.get(name, 0) + 1
         feeds[name] = inputs[0]
 
-    hooks = []
-    for name, layer in module.named_modules():
-        if isinstance(layer, nn.Conv2d):
-            hooks.append(layer.register_forward_hook(lambda _m, _i, out, name=name: conv_ran(name, out)))
-        elif _foldable_norm(layer):
-            hooks.append(layer.register_forward_pre_hook(lambda _m, args, name=name: norm_ran(name, args)))
-    try:
-        with torch.no_grad():
-            output = module(inputs)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    with temporary_hooks() as hooks, torch.no_grad():
+        for name, layer in module.named_modules():
+            if isinstance(layer, nn.Conv2d):
+                hooks.forward(layer, lambda _m, _i, out, name=name: conv_ran(name, out))
+            elif _foldable_norm(layer):
+                hooks.forward_pre(layer, lambda _m, args, name=name: norm_ran(name, args))
+        output = module(inputs)
     pairs = []
     for norm, fed_by in feeds.items():
         conv = outputs.get(id(fed_by), (None,))[0]
