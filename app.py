@@ -35,7 +35,9 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(PROJECT / ".cache" / "gradio"))
 
 import gradio as gr  # noqa: E402
 
-from demos import cnn, compare, detection, links, lstm, mlp, offering, sanity  # noqa: E402
+from demos import links  # noqa: E402
+from demos.cnn import warm_up_request_path  # noqa: E402
+from demos.tabs import TABS  # noqa: E402
 from explainers.runtime import trim_memory_above_budget  # noqa: E402
 from hub_models.assets import DARKNET_PHOTOS  # noqa: E402
 from hub_models.bootstrap import bootstrap  # noqa: E402
@@ -59,6 +61,7 @@ def max_upload_bytes() -> int:
 
 
 def build_app() -> gr.Blocks:
+    """The page: one ``gr.Tab`` per entry of the tab registry (``demos.tabs``), bound to the deep links."""
     # The example photos are served from where setup put them (the classifiers' folder holds nothing else; the
     # detection photos are named one by one), so a link can fill them into a tab's input.
     gr.set_static_paths(
@@ -66,50 +69,42 @@ def build_app() -> gr.Blocks:
     )
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\nPick a network, an input and a method; see why the network decided what it did.")
-        fields: dict[str, dict[str, links.Field]] = {}
+        built = {}
         with gr.Tabs() as tabs:
-            with gr.Tab("Offering", id="offering"):
-                buttons = offering.build(app)
-                fields["offering"] = {}
-            with gr.Tab("CNN", id="cnn"):
-                fields["cnn"] = cnn.build(app)
-            with gr.Tab("Detection", id="detection"):
-                fields["detection"] = detection.build(app)
-            with gr.Tab("MLP", id="mlp"):
-                fields["mlp"] = mlp.build(app)
-            with gr.Tab("LSTM", id="lstm"):
-                fields["lstm"] = lstm.build(app)
-            with gr.Tab("Compare", id="compare"):
-                fields["compare"] = compare.build(app)
-                sanity.build(app)
-        links.bind(app, tabs, fields, buttons)
+            for tab in TABS:
+                with gr.Tab(tab.title, id=tab.id):
+                    built[tab.id] = tab.build(app, TABS)
+        links.bind(app, tabs, built)
     app.queue(default_concurrency_limit=1, max_size=queue_size())
     return app
 
 
 def warm_up() -> None:
-    """Do once what a first request would otherwise wait for: load the default classifier, measure its throughput
-    (the cost previews), explain and draw an example (about 2 s); then the same for the detector and the Offering
-    tab's guide (under a second)."""
-    warm_up_classifier()
+    """Do once what first requests would otherwise wait for: every tab's warm-up (the default classifier loaded and
+    measured for the cost previews, an example explained and drawn; the detector; the Offering guide)."""
+    warm_up_before_serving()
     warm_up_rest()
 
 
-def warm_up_classifier() -> None:
+def warm_up_before_serving() -> None:
+    """The warm-ups of the tabs a first click must not wait for (the CNN tab: about 2 s)."""
     started = time.perf_counter()
-    cnn.warm_up()
+    for tab in TABS:
+        if tab.warm_up and tab.before_serving:
+            tab.warm_up()
     trim_memory_above_budget()  # the throughput probe's gradient batch is the largest allocation of the start
-    log.info("classifier warmed up in %.1f s", time.perf_counter() - started)
+    log.info("tabs warmed up before serving in %.1f s", time.perf_counter() - started)
 
 
 def warm_up_rest(url: str | None = None) -> None:
-    """The detector, the Offering guide and, given the app's local ``url``, Gradio's request path."""
+    """The other tabs' warm-ups and, given the app's local ``url``, Gradio's request path."""
     started = time.perf_counter()
-    detection.warm_up()
-    offering.guide_markdown()
+    for tab in TABS:
+        if tab.warm_up and not tab.before_serving:
+            tab.warm_up()
     if url:
         try:
-            cnn.warm_up_request_path(url)
+            warm_up_request_path(url)
         except Exception as error:  # a warm-up that cannot reach the app (a proxy-only root path) costs nothing else
             log.warning("request-path warm-up skipped: %s", error)
     log.info("background warm-up done in %.1f s", time.perf_counter() - started)
@@ -122,7 +117,7 @@ def main() -> None:
     bootstrap()
     # The CNN tab's model is warm before the page is served: a click at once costs what every later click does (on two
     # cores a warm-up running behind a request would double its time). The rest warms up behind the page.
-    warm_up_classifier()
+    warm_up_before_serving()
     app = build_app()
     _, local_url, share_url = app.launch(
         server_name=args.host,

@@ -6,16 +6,19 @@ Wiring only: models come from ``hub_models``, maps from ``explainers``, pictures
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
 
 from demos.errors import user_facing
 from demos.inputs import explanation_outputs, image_with_examples, live_cost, model_dropdown, uploaded_image
-from demos.links import Field, example_photo, method_name
+from demos.links import example_photo, method_name
 from demos.method_panel import MethodPanel
 from demos.result_cache import cached_result
+from demos.tab import Field, Links, Tab
 from explainers import METHODS, estimate, explain
+from explainers.presets import machine_of
 from explainers.runtime import within_memory_budget
 from hub_models import load_model
 from hub_models.card import model_card
@@ -29,7 +32,7 @@ from outputs.results import save_explanation
 
 DEFAULT_METHOD = "Grad-CAM"
 TOP_K = 5
-PANEL = MethodPanel(METHODS)
+PANEL = MethodPanel(METHODS, lambda model: machine_of(load_model(model)))
 """The method's controls; /explain's parameters are ``PANEL.as_json`` of them."""
 
 
@@ -112,7 +115,7 @@ def warm_up_request_path(url: str) -> None:
         client.predict(photo, "", DEFAULT_METHOD, "1", "", api_name="/explain")
 
 
-def build(app: gr.Blocks) -> dict[str, Field]:
+def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
     """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``), binds its events; returns its link fields."""
     with gr.Row():
         with gr.Column(scale=5):
@@ -126,7 +129,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
             target = gr.Dropdown(
                 [("top-1 class", "")], value="", allow_custom_value=True, label="Class to explain (name or index)"
             )
-            PANEL.build_parameters("explain")
+            PANEL.build_parameters(app, model, "explain")
             cost = gr.Markdown(elem_id="cnn-cost")
             explain_button = gr.Button("Explain", variant="primary", elem_id="cnn-explain")
         with gr.Column(scale=6):
@@ -154,4 +157,15 @@ def build(app: gr.Blocks) -> dict[str, Field]:
         [overlay, raw_map, record, bundle],
         api_name="explain",
     )
-    return {"example": Field(image, example_photo), "method": Field(method, method_name)}
+    return Links({"example": Field(image, example_photo), "method": Field(method, method_name)})
+
+
+TAB = Tab(
+    "cnn",
+    "CNN",
+    "Explain an image classifier (embedded MobileNetV2 or a Hub model) with the methods below.",
+    build,
+    example={"example": "chelsea", "method": DEFAULT_METHOD},
+    warm_up=warm_up,
+    before_serving=True,
+)

@@ -5,15 +5,18 @@ Wiring only: maps and scores from ``explainers.compare``, pictures and files fro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
 
+from demos import sanity
 from demos.components import CheckboxGroup, Radio
 from demos.errors import user_facing
 from demos.inputs import image_with_examples, live_cost, model_dropdown, uploaded_image
-from demos.links import Field, example_photo
+from demos.links import example_photo
 from demos.result_cache import cached_result
+from demos.tab import Field, Links, Tab
 from explainers import METHODS
 from explainers.compare import (
     DEFAULT_METHODS,
@@ -102,8 +105,9 @@ def run_compare(
     return gallery, str(scores), curves, table, str(bundle)
 
 
-def build(app: gr.Blocks) -> dict[str, Field]:
-    """Lays out the Compare section inside ``app``, binds its events; returns its link fields."""
+def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
+    """Lays out the Compare section and the sanity check under it inside ``app``, binds their events; returns the
+    link fields."""
     gr.Markdown("### Compare methods\n" + READING)
     with gr.Row():
         with gr.Column(scale=4):
@@ -143,4 +147,14 @@ def build(app: gr.Blocks) -> dict[str, Field]:
         [gallery, scores, curves, table, bundle],
         api_name="compare",
     )
-    return {"example": Field(image, example_photo)}
+    sanity.build(app)
+    return Links({"example": Field(image, example_photo)})
+
+
+TAB = Tab(
+    "compare",
+    "Compare",
+    "Several methods side by side with faithfulness scores, and a live sanity check.",
+    build,
+    example={"example": "coffee"},
+)

@@ -6,6 +6,7 @@ Wiring only: detectors come from ``hub_models.detectors``, maps from ``explainer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
@@ -13,10 +14,13 @@ import gradio as gr
 from demos.components import ImageFile, Slider
 from demos.errors import user_facing
 from demos.inputs import explanation_outputs, live_cost, uploaded_image
-from demos.links import Field, darknet_photo
+from demos.links import darknet_photo
 from demos.method_panel import MethodPanel
 from demos.result_cache import cached_result
+from demos.tab import Field, Links, Tab
 from explainers.detection import DETECTION_METHODS, estimate_box, explain_box
+from explainers.detection.explain import MEASURE_BATCH
+from explainers.presets import machine_of
 from explainers.runtime import within_memory_budget
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.card import model_card
@@ -35,7 +39,7 @@ from outputs.render import draw_detections
 from outputs.results import save_explanation
 
 DEFAULT_METHOD = "D-RISE"
-PANEL = MethodPanel(DETECTION_METHODS)
+PANEL = MethodPanel(DETECTION_METHODS, lambda detector: machine_of(load_detector(detector), MEASURE_BATCH))
 """The method's controls; /explain_box's parameters are ``PANEL.as_json`` of them."""
 
 
@@ -137,7 +141,7 @@ def cost_preview(detector: str | None, method: str, *values: Any) -> str:
     return "**Cost:** " + estimate_box(load_detector(detector), method, PANEL.as_json(method, *values)).describe()
 
 
-def build(app: gr.Blocks) -> dict[str, Field]:
+def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
     """Lays out the tab inside ``app`` (the enclosing ``gr.Blocks``), binds its events; returns its link fields."""
     photos = [str(asset.path) for asset in DARKNET_PHOTOS.values() if asset.path.is_file()]
 
@@ -167,7 +171,7 @@ def build(app: gr.Blocks) -> dict[str, Field]:
         with gr.Column(scale=5):
             box = gr.Dropdown([], value=None, allow_custom_value=True, label="Box to explain", elem_id="det-box")
             method = PANEL.build_method(DEFAULT_METHOD, "det-method")
-            PANEL.build_parameters("explain_box")
+            PANEL.build_parameters(app, detector, "explain_box")
             cost = gr.Markdown(elem_id="det-cost")
             explain_button = gr.Button("Explain this box", variant="primary", elem_id="det-explain")
         with gr.Column(scale=6):
@@ -197,9 +201,19 @@ def build(app: gr.Blocks) -> dict[str, Field]:
         [overlay, raw_map, record, bundle],
         api_name="explain_box",
     )
-    return {"example": Field(image, darknet_photo)}
+    return Links({"example": Field(image, darknet_photo)})
 
 
 def warm_up() -> None:
     """Load the embedded detector and measure its throughput once, so the first cost preview is instant."""
     estimate_box(load_detector(None), DEFAULT_METHOD)
+
+
+TAB = Tab(
+    "detection",
+    "Detection",
+    "Explain one box of an object detector (embedded YOLOv3-tiny or a Hub detector).",
+    build,
+    example={"example": "dog"},
+    warm_up=warm_up,
+)

@@ -1,29 +1,23 @@
 """Links into the app: a URL such as ``/?tab=cnn&example=chelsea&method=RISE`` opens a tab with its inputs filled in,
 and the Offering tab's buttons open tabs the same way. A teacher can send one link to one explanation.
 
-Each tab declares its linkable inputs as ``Field``s (the component and how a query value becomes its value); an
-unknown tab or value gets a warning naming the allowed ones, and the page opens anyway.
+Each tab's build returns its linkable inputs as ``Field``s (the component and how a query value becomes its value)
+and the buttons that open a link (``demos.tab.Links``); an unknown tab or value gets a warning naming the allowed
+ones, and the page opens anyway.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 
+from demos.tab import Field, Links
 from explainers import get_method
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.errors import UserInputError
 from hub_models.examples import example_photo_paths
-
-
-@dataclass(frozen=True)
-class Field:
-    component: gr.components.Component
-    value_of: Callable[[str], Any]
-    """Query value -> component value; raises ``UserInputError`` naming the allowed values."""
 
 
 def example_photo(name: str) -> str:
@@ -84,15 +78,16 @@ def _opened(entries: Entries, query: Mapping[str, str]) -> list[Any]:
     return updates
 
 
-def bind(
-    app: gr.Blocks, tabs: gr.Tabs, entries: Entries, buttons: Mapping[str, tuple[gr.Button, dict[str, str]]]
-) -> None:
-    """The page's query opens a tab on load; each button (tab id -> (button, query)) opens its tab the same way."""
+def bind(app: gr.Blocks, tabs: gr.Tabs, built: Mapping[str, Links]) -> None:
+    """The page's query opens a tab on load; every tab's link buttons open their tab the same way. ``built``: each
+    tab's ``Links`` by tab id, in the page's order."""
+    entries: Entries = {tab_id: links.fields for tab_id, links in built.items()}
     outputs = [tabs, *(field.component for fields in entries.values() for field in fields.values())]
 
     def on_load(request: gr.Request) -> list[Any]:
         return _opened(entries, dict(request.query_params))
 
     app.load(on_load, None, outputs, api_visibility="private", show_progress="hidden")
-    for button, query in buttons.values():
-        button.click(lambda query=query: _opened(entries, query), None, outputs, api_visibility="private")
+    for links in built.values():
+        for button, query in links.buttons:
+            button.click(lambda query=query: _opened(entries, query), None, outputs, api_visibility="private")

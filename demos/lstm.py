@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
@@ -16,9 +17,10 @@ import gradio as gr
 from demos.components import Dropdown, Number, Radio, Slider
 from demos.errors import user_facing
 from demos.inputs import live_cost
-from demos.links import Field, one_of
+from demos.links import one_of
 from demos.result_cache import cached_result
 from demos.scrubber import frame_at, slider_over
+from demos.tab import Field, Links, Tab
 from explainers.lstm_training import (
     CSV_CHOICE,
     PARAMS,
@@ -169,7 +171,7 @@ def _param_component(param) -> gr.components.Component:
     )
 
 
-def build(app: gr.Blocks) -> dict[str, Field]:
+def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
     """Lays out the tab inside ``app``, binds its events; returns its link fields."""
     gr.Markdown(
         "Train a `torch.nn.LSTM` live on a real series and watch its **forget gate**: bright = the unit keeps its "
@@ -223,4 +225,13 @@ def build(app: gr.Blocks) -> dict[str, Field]:
         api_name="lstm_train",
     ).success(show_views, views, [video, step, frame, summary, epochs_view, media], api_visibility="private")
     step.change(show_frame, [views, step], frame, api_visibility="private", show_progress="hidden")
-    return {"series": Field(series, one_of(*SERIES_TITLES, *LABELLED_SETS))}
+    return Links({"series": Field(series, one_of(*SERIES_TITLES, *LABELLED_SETS))})
+
+
+TAB = Tab(
+    "lstm",
+    "LSTM",
+    "Train an LSTM live on a real series and watch what its forget gate keeps and forgets.",
+    build,
+    example={"series": DEFAULT_SERIES},
+)

@@ -5,6 +5,7 @@ method (only the chosen one shown) and the JSON object the endpoint receives. Th
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,9 @@ import gradio as gr
 
 from demos.inputs import method_dropdown
 from explainers.base import Method, Param
+from explainers.presets import Machine, preset_values
 from explainers.registry import PRESETS, all_params, get_method
+from hub_models.errors import UserInputError
 
 
 def _control(param: Param, value: Any) -> gr.components.Component:
@@ -26,9 +29,14 @@ def _control(param: Param, value: Any) -> gr.components.Component:
 
 @dataclass
 class MethodPanel:
-    """``methods`` is a registry table; after ``build_*`` the components are attributes, for the tab to wire."""
+    """``methods`` is a registry table; after ``build_*`` the components are attributes, for the tab to wire.
+
+    ``machine(model field's value)`` gives that model's speed here: the presets' counts are sized to it
+    (``explainers.presets``), when the page loads, when the model changes and when a preset is picked.
+    """
 
     methods: dict[str, Method]
+    machine: Callable[[str | None], Callable[[], Machine]]
     slots: list[tuple[str, Param]] = field(init=False)
     """Every method's parameters in one flat list: one control each, in this order."""
 
@@ -44,8 +52,9 @@ class MethodPanel:
         self.method = method_dropdown(default, elem_id, methods=self.methods)
         return self.method
 
-    def build_parameters(self, endpoint: str) -> None:
-        """The preset, the groups of controls (the fast preset's values) and the JSON box, bound to each other."""
+    def build_parameters(self, app: gr.Blocks, model: gr.components.Component, endpoint: str) -> None:
+        """The preset, the groups of controls (the fast preset's reference values until the page has loaded) and the
+        JSON box, bound to each other and to the ``model`` field."""
         default = self.method.value
         self.preset = gr.Radio(list(PRESETS), value="fast", label="Preset")
         self.groups: dict[str, gr.Group] = {}
@@ -54,13 +63,23 @@ class MethodPanel:
             with gr.Group(visible=spec.name == default) as self.groups[spec.key]:
                 self.controls += [_control(param, param.fast) for key, param in self.slots if key == spec.key]
         with gr.Accordion(f"Parameters as JSON (what /{endpoint} receives)", open=False):
+            # Blank until the page loads: blank is also the API's default, the chosen method's own preset (a default
+            # holding one method's parameters would be refused for any other method).
             self.params = gr.Code(
-                language="json", value=self.as_json(default, *[c.value for c in self.controls]), interactive=False
+                language="json", value="", interactive=False, label="Parameters (JSON)", show_label=False
             )
         self.method.change(self._shown, self.method, list(self.groups.values()), api_visibility="private")
-        self.preset.change(self._preset, self.preset, self.controls, api_visibility="private")
+        self.preset.change(self.preset_controls, [model, self.preset], self.controls, api_visibility="private")
         gr.on(
-            [trigger.change for trigger in self.inputs],
+            [app.load, model.change],
+            self.sized_controls,
+            [model, self.preset],
+            self.controls,
+            api_visibility="private",
+            show_progress="hidden",
+        )
+        gr.on(
+            [app.load, *(trigger.change for trigger in self.inputs)],
             self.as_json,
             self.inputs,
             self.params,
@@ -77,5 +96,21 @@ class MethodPanel:
         key = get_method(method_name, self.methods).key
         return [gr.update(visible=k == key) for k in self.groups]
 
-    def _preset(self, which: str) -> list[Any]:
-        return [param.preset(which) for _, param in self.slots]
+    def _values(self, model: str | None, which: str) -> dict[str, dict[str, Any]] | None:
+        """Every method's values at preset ``which`` for ``model``; None when the model does not load (its card
+        says why)."""
+        try:
+            machine = self.machine(model)
+        except UserInputError:
+            return None
+        return {key: preset_values(method, which, machine) for key, method in self.methods.items()}
+
+    def preset_controls(self, model: str | None, which: str) -> list[Any]:
+        """A preset picked: every control at its value."""
+        values = self._values(model, which)
+        return [param.preset(which) if values is None else values[key][param.name] for key, param in self.slots]
+
+    def sized_controls(self, model: str | None, which: str) -> list[Any]:
+        """The page loaded or the model changed: the sized counts follow the model, the rest stays as set."""
+        values = self._values(model, which) or {}
+        return [values[key][param.name] if param.sized and values else gr.update() for key, param in self.slots]

@@ -7,6 +7,7 @@ Wiring only: data from ``hub_models.tabular``, training and diagnosis from ``exp
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
@@ -14,9 +15,10 @@ import gradio as gr
 from demos.components import Dropdown, Number, Slider
 from demos.errors import user_facing
 from demos.inputs import live_cost
-from demos.links import Field, one_of
+from demos.links import one_of
 from demos.result_cache import cached_result
 from demos.scrubber import frame_at, slider_over
+from demos.tab import Field, Links, Tab
 from explainers.mlp_dynamics import (
     DEFAULT_PRESET,
     PARAMS,
@@ -76,11 +78,31 @@ def train(
     dataset: str | None,
     csv_file: str | None,
     label_column: str | None,
-    *controls: Any,
+    hidden_layers: str,
+    activation: str,
+    learning_rate: float,
+    epochs: int,
+    batch_size: int,
+    weight_decay: float,
+    dropout: float,
+    train_fraction: float,
+    seed: int,
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[str, str, str, str, str, str, str, list[str]]:
     """Animation (GIF), final frame (PNG), metrics (JSON), animation (MP4), activations (.npz), everything as one
-    zip, the reading, and (for the epoch slider, not part of the API) every frame's PNG."""
+    zip, the reading, and (for the epoch slider, not part of the API) every frame's PNG. The settings after the
+    data are ``explainers.mlp_dynamics.PARAMS``, in that order."""
+    controls = (
+        hidden_layers,
+        activation,
+        learning_rate,
+        epochs,
+        batch_size,
+        weight_decay,
+        dropout,
+        train_fraction,
+        seed,
+    )
     data = _data(dataset, csv_file, label_column)
     settings = settings_from(_values(*controls))
     progress(0.0, desc="training")
@@ -124,7 +146,7 @@ def apply_preset(name: str) -> list[Any]:
     return [values[param.name] for param in PARAMS]
 
 
-def build(app: gr.Blocks) -> dict[str, Field]:
+def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
     """Lays out the tab inside ``app``, binds its events; returns its link fields."""
     frames = gr.State([])
     with gr.Row():
@@ -164,4 +186,13 @@ def build(app: gr.Blocks) -> dict[str, Field]:
         train, inputs, [animation, frame, metrics, video, activations, bundle, reading, frames], api_name="mlp_train"
     ).success(slider_over, frames, epoch, api_visibility="private")
     epoch.change(frame_at, [frames, epoch], frame, api_visibility="private", show_progress="hidden")
-    return {"dataset": Field(dataset, one_of(*BUNDLED)), "preset": Field(preset, one_of(*PRESETS))}
+    return Links({"dataset": Field(dataset, one_of(*BUNDLED)), "preset": Field(preset, one_of(*PRESETS))})
+
+
+TAB = Tab(
+    "mlp",
+    "MLP",
+    "Train a small MLP live and watch overfitting and dead units happen, epoch by epoch.",
+    build,
+    example={"preset": "overfits"},
+)

@@ -1,4 +1,5 @@
-"""The Offering tab (the landing tab): what the suite does, and which method to pick, generated from the registries.
+"""The Offering tab (the landing tab): what the suite does, and which method to pick, generated from the registries
+(the tabs' and the methods').
 
 Every row comes from a registered method (its question, strengths, caveats, paper, cost model) and every cost in
 seconds from the models' throughput measured on this machine at start-up, so the guide cannot drift from the code.
@@ -7,11 +8,13 @@ seconds from the models' throughput measured on this machine at start-up, so the
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import gradio as gr
 
 from demos.errors import user_facing
+from demos.tab import Links, Tab
 from explainers import METHODS
 from explainers.base import Method
 from explainers.detection import DETECTION_METHODS, estimate_box
@@ -22,23 +25,6 @@ from hub_models import DEFAULT_MODEL, load_model
 from hub_models.detectors import DEFAULT_DETECTOR, load_detector
 from hub_models.series import DEFAULT_SERIES, load_series
 from hub_models.tabular import DEFAULT_DATASET, bundled_dataset
-
-TABS = {
-    "cnn": ("CNN", "Explain an image classifier (embedded MobileNetV2 or a Hub model) with the methods below."),
-    "detection": ("Detection", "Explain one box of an object detector (embedded YOLOv3-tiny or a Hub detector)."),
-    "mlp": ("MLP", "Train a small MLP live and watch overfitting and dead units happen, epoch by epoch."),
-    "lstm": ("LSTM", "Train an LSTM live on a real series and watch what its forget gate keeps and forgets."),
-    "compare": ("Compare", "Several methods side by side with faithfulness scores, and a live sanity check."),
-}
-"""Tab id -> (title, one line)."""
-EXAMPLE_LINKS = {
-    "cnn": {"tab": "cnn", "example": "chelsea", "method": "Grad-CAM"},
-    "detection": {"tab": "detection", "example": "dog"},
-    "mlp": {"tab": "mlp", "preset": "overfits"},
-    "lstm": {"tab": "lstm", "series": "co2"},
-    "compare": {"tab": "compare", "example": "coffee"},
-}
-"""What each tab's "open with an example" button opens (the same queries work as URL parameters)."""
 
 
 @dataclass(frozen=True)
@@ -133,21 +119,32 @@ def guide_markdown() -> str:
     )
 
 
-def build(app: gr.Blocks) -> dict[str, tuple[gr.Button, dict[str, str]]]:
-    """Lays out the tab; returns per tab id its "open" button and the link query it opens (see ``demos.links``)."""
+def build(app: gr.Blocks, tabs: Sequence[Tab]) -> Links:
+    """Lays out the tab: one "open with an example" button per tab that has an example link, then the guide."""
     gr.Markdown(
         "## What xai-suite offers\nDeep networks explain themselves here, in your browser, on a CPU, with no "
         f"network needed (embedded defaults: {DEFAULT_MODEL} for images, {DEFAULT_DETECTOR} for detection, bundled "
         "datasets for training). Every explanation shows its cost before it runs, reports progress, and can be "
         "downloaded with a manifest that reproduces it."
     )
-    buttons = {}
+    buttons = []
     with gr.Row():
-        for tab_id, (title, line) in TABS.items():
+        for tab in tabs:
+            if not tab.example:
+                continue
             with gr.Column(min_width=180):
-                gr.Markdown(f"**{title}**: {line}")
-                button = gr.Button(f"Open {title} with an example", size="sm", elem_id=f"open-{tab_id}")
-                buttons[tab_id] = (button, EXAMPLE_LINKS[tab_id])
+                gr.Markdown(f"**{tab.title}**: {tab.summary}")
+                button = gr.Button(f"Open {tab.title} with an example", size="sm", elem_id=f"open-{tab.id}")
+                buttons.append((button, {"tab": tab.id, **tab.example}))
     guide = gr.Markdown(elem_id="offering-guide")
     app.load(guide_markdown, None, guide, api_visibility="private")
-    return buttons
+    return Links(buttons=buttons)
+
+
+TAB = Tab(
+    "offering",
+    "Offering",
+    "What the suite offers and which method to pick, with every cost measured on this machine.",
+    build,
+    warm_up=guide_markdown,
+)

@@ -137,7 +137,7 @@ def build(app: gr.Blocks) -> None:
                 maps_file = gr.File(label="Maps, one per step (.npz)")
                 bundle = gr.File(label="Download all (.zip)", elem_id="sanity-bundle")
             with gr.Accordion("Correlations as JSON (what /sanity_check returns)", open=False):
-                correlations = gr.JSON(show_label=False)
+                correlations = gr.JSON(label="Correlations", show_label=False)
 
     live_cost(app, cost_preview, [model, method, steps], cost)
     finished = run.click(

@@ -28,6 +28,9 @@ class Param:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     help: str = ""
+    sized: tuple[int, int] | None = None
+    """A count the presets size to this machine's speed (``explainers.presets``): the fewest and the most it may be
+    given. ``fast`` and ``default`` are then the reference counts, kept under ``XAI_PRESETS=reference``."""
 
     def preset(self, which: str) -> Any:
         return self.fast if which == "fast" else self.default

@@ -12,6 +12,7 @@ from explainers.base import Cost, Explanation, ProgressFn
 from explainers.explain import estimate, explain, resize_map
 from explainers.faithfulness import Faithfulness, FaithfulnessSettings, faithfulness
 from explainers.limits import check_work
+from explainers.presets import machine_of
 from explainers.registry import METHODS, PRESETS, get_method, validate_params
 from explainers.throughput import measure
 from hub_models.errors import UserInputError, shown
@@ -64,7 +65,8 @@ def comparison_evaluations(
 ) -> int:
     """Model evaluations of a comparison: every method at ``preset`` (registry keys) and the scoring of its map."""
     size = model.preprocessing.input_size
-    values = {key: validate_params(METHODS[key], {"preset": check_preset(preset)}) for key in methods}
+    sized = machine_of(model)
+    values = {key: validate_params(METHODS[key], {"preset": check_preset(preset)}, sized) for key in methods}
     return sum(METHODS[key].cost(values[key], size).evaluations + settings.evaluations for key in methods)
 
 

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from explainers.base import Cost, Explanation, Method, Problem, ProgressFn
 from explainers.counting import CountingModel
 from explainers.limits import check_work, work_note
+from explainers.presets import all_params, machine_of
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.runtime import import_xplique
 from explainers.throughput import predicted_seconds, record_run
@@ -31,17 +32,20 @@ class Estimate:
     seconds: float
 
     def describe(self) -> str:
+        """The preview's sentence: evaluations, the counts that set them (sized to this machine by the presets) and
+        the seconds they take here."""
+        counts = ", ".join(f"{p.name} = {self.params[p.name]:,}" for p in all_params(self.method) if p.sized)
         return (
             f"{self.method.name}: about {self.cost.evaluations:,} model evaluations "
-            f"({self.cost.forward:,} forward, {self.cost.backward:,} forward+backward), "
-            f"about {self.seconds:.1f} s here.{work_note(self.cost.evaluations)}"
+            f"({self.cost.forward:,} forward, {self.cost.backward:,} forward+backward)"
+            f"{f' for {counts}' if counts else ''}, about {self.seconds:.1f} s here.{work_note(self.cost.evaluations)}"
         )
 
 
 def estimate(model: LoadedModel, method: str, params: str | dict[str, Any] | None = None) -> Estimate:
     """The cost of a run, from the method's cost model and this model's throughput measured on this machine."""
     spec = get_method(method)
-    values = validate_params(spec, parse_params(params))
+    values = validate_params(spec, parse_params(params), machine_of(model))
     cost = spec.cost(values, model.preprocessing.input_size)
     seconds = predicted_seconds(model.module, model.preprocessing.input_size, spec.key, cost)
     return Estimate(spec, values, cost, seconds)
@@ -96,7 +100,7 @@ def explain(
     nothing, and recording it would first measure the copy's raw throughput (seconds to a minute on a busy CPU).
     """
     spec = get_method(method)
-    values = validate_params(spec, parse_params(params))
+    values = validate_params(spec, parse_params(params), machine_of(model))
     cost = spec.cost(values, model.preprocessing.input_size)
     check_work(cost.evaluations, f"{spec.name} with these parameters")
     target_index = model.resolve_target(target, image)

@@ -67,7 +67,16 @@ METHOD = Method(
     family="gradient",
     backend="native torch",
     params=(
-        Param("steps", int, default=50, fast=16, minimum=2, maximum=500, help="Points on the path from the baseline."),
+        Param(
+            "steps",
+            int,
+            default=50,
+            fast=16,
+            minimum=2,
+            maximum=500,
+            help="Points on the path from the baseline.",
+            sized=(8, 128),
+        ),
         Param(
             "baseline_value",
             float,

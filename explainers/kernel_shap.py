@@ -99,7 +99,16 @@ METHOD = Method(
     family="perturbation",
     backend="native torch",
     params=(
-        Param("nb_samples", int, default=600, fast=200, minimum=2, maximum=10000, help="Coalitions sampled."),
+        Param(
+            "nb_samples",
+            int,
+            default=600,
+            fast=200,
+            minimum=2,
+            maximum=10000,
+            help="Coalitions sampled.",
+            sized=(100, 2000),
+        ),
         SEGMENTS_PARAM,
     ),
     cost=lambda params, _size: Cost(forward=params["nb_samples"]),

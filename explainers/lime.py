@@ -96,7 +96,16 @@ METHOD = Method(
     family="perturbation",
     backend="native torch",
     params=(
-        Param("nb_samples", int, default=400, fast=150, minimum=2, maximum=10000, help="Perturbed images."),
+        Param(
+            "nb_samples",
+            int,
+            default=400,
+            fast=150,
+            minimum=2,
+            maximum=10000,
+            help="Perturbed images.",
+            sized=(100, 1000),
+        ),
         SEGMENTS_PARAM,
         Param(
             "kernel_width",

@@ -1,10 +1,12 @@
-"""The one table of methods. It drives the UI's dropdown and sliders, the API's validation, the cost preview,
+"""The one table of image-classification methods (``explainers.detection.registry`` holds the detection ones).
+It drives the UI's dropdown and sliders, the API's validation, the cost preview,
 the docs and the parametrised tests. Adding a method = one module + one line here.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from explainers import (
@@ -19,7 +21,8 @@ from explainers import (
     saliency,
     smoothgrad,
 )
-from explainers.base import Method, Param
+from explainers.base import Method
+from explainers.presets import PRESETS, Machine, all_params, preset_values
 from hub_models.errors import UserInputError, shown
 
 METHODS: dict[str, Method] = {
@@ -38,9 +41,6 @@ METHODS: dict[str, Method] = {
     )
 }
 
-PRESETS = ("fast", "default")
-SEED_PARAM = Param("seed", int, default=0, fast=0, minimum=0, maximum=2**31 - 1, help="Random seed.")
-
 
 def get_method(name: str, methods: dict[str, Method] | None = None) -> Method:
     """A method of ``methods`` (default: the image-classification table) by key or display name,
@@ -54,10 +54,6 @@ def get_method(name: str, methods: dict[str, Method] | None = None) -> Method:
         f"Unknown method {shown(name)}. Choose one of: {', '.join(m.name for m in table.values())} "
         f"(or their keys: {', '.join(table)})."
     )
-
-
-def all_params(method: Method) -> tuple[Param, ...]:
-    return (*method.params, SEED_PARAM) if method.stochastic else method.params
 
 
 def parse_params(text: str | dict[str, Any] | None) -> dict[str, Any]:
@@ -87,17 +83,23 @@ def parse_params(text: str | dict[str, Any] | None) -> dict[str, Any]:
     return value
 
 
-def validate_params(method: Method, overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Preset values (``"preset": "fast" | "default"``, default "default") updated by checked overrides."""
+def validate_params(
+    method: Method, overrides: dict[str, Any] | None, machine: Callable[[], Machine] | None = None
+) -> dict[str, Any]:
+    """The preset's values (``"preset": "fast" | "default"``, default "default"; ``explainers.presets``: counts
+    sized to ``machine()`` where given) updated by checked overrides. The machine is asked only for a sized count
+    the overrides leave to the preset: a replay of recorded counts never measures the model."""
     overrides = dict(overrides or {})
     preset = overrides.pop("preset", "default")
     if preset not in PRESETS:
         raise UserInputError(f"Unknown preset {shown(preset)}: use one of {', '.join(PRESETS)}.")
-    params = {p.name: p.preset(preset) for p in all_params(method)}
     by_name = {p.name: p for p in all_params(method)}
-    for name, value in overrides.items():
+    for name in overrides:
         if name not in by_name:
             allowed = ", ".join([*by_name, "preset"])
             raise UserInputError(f"{method.name} has no parameter {shown(name)}. Allowed: {allowed}.")
+    left_to_preset = any(p.sized and p.name not in overrides for p in by_name.values())
+    params = preset_values(method, preset, machine if left_to_preset else None)
+    for name, value in overrides.items():
         params[name] = by_name[name].check(value, method.name)
     return params

@@ -69,7 +69,9 @@ METHOD = Method(
     family="perturbation",
     backend="native torch",
     params=(
-        Param("nb_samples", int, default=800, fast=200, minimum=2, maximum=20000, help="Random masks."),
+        Param(
+            "nb_samples", int, default=800, fast=200, minimum=2, maximum=20000, help="Random masks.", sized=(100, 3000)
+        ),
         Param("grid_size", int, default=7, fast=7, minimum=2, maximum=32, help="Cells per side of each mask's grid."),
         Param(
             "preservation_probability",

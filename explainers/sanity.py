@@ -27,6 +27,7 @@ from torch import nn
 from explainers.base import Param, ProgressFn
 from explainers.explain import estimate, explain
 from explainers.limits import check_work, work_note
+from explainers.presets import machine_of
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.versions import package_versions
 from hub_models.errors import UserInputError
@@ -300,7 +301,10 @@ def cascading_randomisation(
     """
     spec = get_method(method)
     runs = STEPS.check(steps, "Sanity check") + 1
-    one = spec.cost(validate_params(spec, parse_params(params)), model.preprocessing.input_size)
+    # The preset is sized once, on the original model: every step repeats the same counts, and a randomised copy is
+    # never measured.
+    values = validate_params(spec, parse_params(params), machine_of(model))
+    one = spec.cost(values, model.preprocessing.input_size)
     check_work(
         runs * one.evaluations,
         f"A sanity check of {spec.name} ({runs} runs: the original model and {runs - 1} randomisation steps)",
@@ -317,7 +321,7 @@ def cascading_randomisation(
         return update
 
     start = time.perf_counter()
-    original = explain(model, image, spec.key, target_index, params, report(0))
+    original = explain(model, image, spec.key, target_index, values, report(0))
     if not scaled(original.attribution).any():
         raise UserInputError(
             f"{spec.name}'s map for {original.target_label!r} is blank on this image, so there is nothing to compare. "
@@ -329,7 +333,7 @@ def cascading_randomisation(
         report(step)(0.0, f"randomising down to {stage[-1].name}")
         start = time.perf_counter()
         randomise(copied.module, [name for block in stage for name in block.members], seed + step)
-        result = explain(copied, image, spec.key, target_index, params, report(step), record_timing=False)
+        result = explain(copied, image, spec.key, target_index, values, report(step), record_timing=False)
         rho, ssim = similarity(original.attribution, result.attribution)
         seconds = time.perf_counter() - start
         stages.append(Stage(step, tuple(block.name for block in stage), result.attribution, rho, ssim, seconds))

@@ -54,7 +54,16 @@ METHOD = Method(
     family="gradient",
     backend="native torch",
     params=(
-        Param("nb_samples", int, default=50, fast=16, minimum=2, maximum=500, help="Noisy copies averaged."),
+        Param(
+            "nb_samples",
+            int,
+            default=50,
+            fast=16,
+            minimum=2,
+            maximum=500,
+            help="Noisy copies averaged.",
+            sized=(8, 128),
+        ),
         Param("noise", float, default=0.2, fast=0.2, minimum=0.0, maximum=2.0, help="Noise std (normalised input)."),
     ),
     cost=lambda params, _size: Cost(backward=params["nb_samples"]),

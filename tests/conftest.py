@@ -17,6 +17,9 @@ ARTIFACTS = ROOT / "test-artifacts"
 os.environ.setdefault("GRADIO_TEMP_DIR", str(ROOT / ".cache" / "test-gradio"))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+# The reference counts, not counts sized to this machine (explainers/presets.py): every test sees the same work on
+# every machine; tests/test_presets.py turns sizing on where it is the subject.
+os.environ.setdefault("XAI_PRESETS", "reference")
 
 # The fake Hub binds its port now, so HF_ENDPOINT is known before anything imports huggingface_hub (it reads the
 # endpoint, offline flag and cache folder once, at import). It serves from the start (a stray request gets a quick
@@ -57,6 +60,47 @@ def tiny_cnn(seed: int = 0, n_classes: int = 10) -> nn.Module:
         nn.Flatten(),
         nn.Linear(16, n_classes),
     )
+
+
+class Tripwire(nn.Module):
+    """Passes its input on, or raises when armed: a model that fails half-way through a forward pass."""
+
+    armed = False
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.armed:
+            raise RuntimeError("the model failed")
+        return inputs
+
+
+class TinyBoxes(nn.Module):
+    """A small random detector: six boxes of three classes as rows ``[x1, y1, x2, y2, objectness, p_0 .. p_2]``
+    over a 32x32 input (``hub_models.detectors``' layout), with a ``Tripwire`` after its first layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), Tripwire(), nn.AdaptiveAvgPool2d(4), nn.Flatten()
+        )
+        self.head = nn.Linear(8 * 16, 6 * 8)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        rows = self.head(self.features(inputs)).view(inputs.shape[0], 6, 8)
+        centre, size = rows[..., :2].sigmoid() * 32, rows[..., 2:4].sigmoid() * 16 + 2
+        return torch.cat([centre - size / 2, centre + size / 2, rows[..., 4:].sigmoid()], dim=-1)
+
+
+def tiny_boxes_detector():
+    from hub_models.detectors import DetectorPreprocessing, LoadedDetector
+
+    return LoadedDetector("tiny-boxes", TinyBoxes(), DetectorPreprocessing((32, 32)), ["a", "b", "c"])
+
+
+@pytest.fixture(scope="session")
+def tiny_detector():
+    """``TinyBoxes`` as a loaded detector: every detection method runs on it in milliseconds."""
+    return tiny_boxes_detector()
 
 
 @pytest.fixture(scope="session")
@@ -113,15 +157,22 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
-    """The real app, warmed up and launched in this process on a free port, as ``app.py`` does."""
+def app_blocks():
+    """The real app's ``gr.Blocks``, warmed up as ``app.py`` does (one per session: ``app_url`` serves this one)."""
     from app import build_app, warm_up
 
     warm_up()
-    app = build_app()
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    return build_app()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_blocks) -> Iterator[str]:
+    """The real app, launched in this process on a free port, as ``app.py`` does."""
+    _, url, _ = app_blocks.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
+    )
     yield url.rstrip("/")
-    app.close()
+    app_blocks.close()
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

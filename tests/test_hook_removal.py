@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_cnn
+from conftest import Tripwire, tiny_boxes_detector, tiny_cnn
 from torch import nn
 
 from explainers import METHODS, explain
@@ -17,7 +17,6 @@ from explainers.mlp_dynamics import recorded_outputs
 from explainers.registry import all_params
 from explainers.sanity import parameter_blocks
 from hub_models import LoadedModel, Preprocessing, UserInputError
-from hub_models.detectors import DetectorPreprocessing, LoadedDetector
 from hub_models.folding import fold_batch_norms
 
 MODES = ("normal", "bad target", "model raises")
@@ -25,42 +24,10 @@ TABLES = {"classification": METHODS, "detection": DETECTION_METHODS}
 CASES = [(task, key, mode) for task, table in TABLES.items() for key in table for mode in MODES]
 
 
-class Tripwire(nn.Module):
-    """Passes its input on, or raises when armed: a model that fails half-way through a forward pass."""
-
-    armed = False
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self.armed:
-            raise RuntimeError("the model failed")
-        return inputs
-
-
-class TinyBoxes(nn.Module):
-    """Six boxes of three classes as rows ``[x1, y1, x2, y2, objectness, p_0 .. p_2]`` over a 32x32 input."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), Tripwire(), nn.AdaptiveAvgPool2d(4), nn.Flatten()
-        )
-        self.head = nn.Linear(8 * 16, 6 * 8)
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        rows = self.head(self.features(inputs)).view(inputs.shape[0], 6, 8)
-        centre, size = rows[..., :2].sigmoid() * 32, rows[..., 2:4].sigmoid() * 16 + 2
-        return torch.cat([centre - size / 2, centre + size / 2, rows[..., 4:].sigmoid()], dim=-1)
-
-
 def tiny_classifier() -> LoadedModel:
     layers = list(tiny_cnn(seed=1))
     module = nn.Sequential(*layers[:2], Tripwire(), *layers[2:])
     return LoadedModel("tripwire-cnn", module, Preprocessing((32, 32)), [f"class {i}" for i in range(10)])
-
-
-def tiny_detector() -> LoadedDetector:
-    return LoadedDetector("tripwire-boxes", TinyBoxes(), DetectorPreprocessing((32, 32)), ["a", "b", "c"])
 
 
 def tiny_settings(table: dict, key: str) -> dict:
@@ -83,8 +50,8 @@ def hooks_left(module: nn.Module) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def models() -> dict[str, LoadedModel | LoadedDetector]:
-    return {"classification": tiny_classifier(), "detection": tiny_detector()}
+def models() -> dict:
+    return {"classification": tiny_classifier(), "detection": tiny_boxes_detector()}
 
 
 @pytest.mark.parametrize(("task", "key", "mode"), CASES, ids=[f"{t}-{k}-{m}" for t, k, m in CASES])

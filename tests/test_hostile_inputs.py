@@ -77,12 +77,9 @@ def corpus(corpus_folder) -> list[Case]:
 
 
 @pytest.fixture(scope="module")
-def handlers() -> dict[str, Callable[..., Any]]:
-    """Each API endpoint's handler, as the app wires it (the app is built, not launched, to read them)."""
-    from app import build_app
-
-    app = build_app()
-    return {f"/{fn.api_name}": fn.fn for fn in app.fns.values() if fn.api_name and fn.fn is not None}
+def handlers(app_blocks) -> dict[str, Callable[..., Any]]:
+    """Each API endpoint's handler, as the app wires it."""
+    return {f"/{fn.api_name}": fn.fn for fn in app_blocks.fns.values() if fn.api_name and fn.fn is not None}
 
 
 @pytest.fixture(scope="module")

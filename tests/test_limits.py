@@ -20,7 +20,9 @@ from explainers.detection.registry import DETECTION_METHODS
 from explainers.limits import RequestStopped, check_request, max_model_evaluations, request_limits
 from explainers.lstm_training import LstmSettings, forecast_data, train_lstm
 from explainers.mlp_dynamics import settings_from, train_mlp
+from explainers.presets import Machine
 from explainers.sanity import STEPS, cascading_randomisation
+from explainers.throughput import Throughput
 from explainers.training import TrainingSettings, fit
 from hub_models.detectors import cached_detectors, load_detector
 from hub_models.errors import UserInputError
@@ -113,20 +115,28 @@ def test_training_predicted_to_outlast_the_limit_is_refused_before_it_starts(mon
         assert len(train_mlp(bundled_dataset("digits"), settings_from({"epochs": 2})).history) == 3
 
 
-def test_every_preset_comparison_and_default_sanity_check_fits_the_default_work_cap():
+@pytest.mark.parametrize("sizing", ["reference", "sized"])
+def test_every_preset_comparison_and_default_sanity_check_fits_the_default_work_cap(sizing, monkeypatch):
+    """At the reference counts, and at the counts the presets give on a machine so fast that every sized count
+    reaches its maximum (a large GPU)."""
+    monkeypatch.setenv("XAI_PRESETS", sizing)
+
+    def values(method, preset, size=(224, 224)):
+        return validate_params(method, {"preset": preset}, lambda: Machine(Throughput(1e12, 1e12), size))
+
     cap = max_model_evaluations()
     assert cap == 20000
     for table, sizes in ((METHODS, [(224, 224), (384, 384)]), (DETECTION_METHODS, [(416, 416), (512, 512)])):
         for method in table.values():
             for preset in ("fast", "default"):
                 for size in sizes:
-                    assert method.cost(validate_params(method, {"preset": preset}), size).evaluations <= cap
+                    assert method.cost(values(method, preset, size), size).evaluations <= cap
     for preset in ("fast", "default"):
-        cost = sum(m.cost(validate_params(m, {"preset": preset}), (224, 224)).evaluations for m in METHODS.values())
+        cost = sum(m.cost(values(m, preset), (224, 224)).evaluations for m in METHODS.values())
         assert cost + len(METHODS) * 171 <= cap, "every method compared, scoring included"
     for method in METHODS.values():
-        runs = STEPS.default + 1
-        assert runs * method.cost(validate_params(method, {}), (224, 224)).evaluations <= cap
+        runs = STEPS.default + 1  # the sanity check runs the fast preset
+        assert runs * method.cost(values(method, "fast"), (224, 224)).evaluations <= cap
 
 
 @pytest.fixture

@@ -5,44 +5,64 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explainers import METHODS, explain, get_method, validate_params
+from explainers import METHODS, Explanation, Method, explain, get_method, validate_params
+from explainers.detection import DETECTION_METHODS, explain_box
 from explainers.registry import all_params
 from hub_models import UserInputError
 
+TABLES = {"classification": METHODS, "detection": DETECTION_METHODS}
+ALL = [(task, key) for task, table in TABLES.items() for key in table]
+IDS = [f"{task}-{key}" for task, key in ALL]
 
-def tiny_settings(key: str) -> dict:
+
+def tiny_settings(method: Method) -> dict:
     """Each numeric parameter at the smallest value its range allows (2 masks, 2 steps, ...), text at its default."""
     settings = {}
-    for param in all_params(METHODS[key]):
+    for param in all_params(method):
         if param.kind is int and param.name != "seed":
             settings[param.name] = int(max(param.minimum, min(param.fast, 4 if param.name != "patch_size" else 8)))
     return settings
 
 
-@pytest.mark.parametrize("key", list(METHODS))
-def test_method_returns_finite_map_of_the_image_size(key, tiny_model):
+@pytest.fixture(scope="module")
+def run(tiny_model, tiny_detector):
+    """``run(task, key, image, target, params)``: a classification method on the tiny CNN (``target`` a class) or a
+    detection method on the tiny detector (``target`` a box id, every box a detection)."""
+
+    def explained(task: str, key: str, image: np.ndarray, target: int, params: dict) -> Explanation:
+        if task == "classification":
+            return explain(tiny_model, image, key, target=target, params=params)
+        return explain_box(tiny_detector, image, target, key, params, threshold=1e-6)
+
+    return explained
+
+
+@pytest.mark.parametrize(("task", "key"), ALL, ids=IDS)
+def test_method_returns_finite_map_of_the_image_size(task, key, run):
     image = np.random.default_rng(0).integers(0, 256, size=(40, 52, 3), dtype=np.uint8)
-    result = explain(tiny_model, image, key, target=3, params=tiny_settings(key))
+    method = TABLES[task][key]
+    target = 3 if task == "classification" else 1  # a class, or the second detection
+    result = run(task, key, image, target, tiny_settings(method))
     assert result.attribution.shape == (40, 52)
     assert result.attribution.dtype == np.float32
     assert np.isfinite(result.attribution).all()
-    assert result.target == 3
-    assert result.evaluations >= (0 if METHODS[key].family == "baseline" else 1), "only a control ignores the model"
+    assert result.target == target and result.task == task and result.method_key == key
+    assert result.evaluations >= (0 if method.family == "baseline" else 1), "only a control ignores the model"
 
 
-@pytest.mark.parametrize("key", list(METHODS))
-def test_cost_model_counts_the_evaluations_the_method_makes(key, tiny_model):
+@pytest.mark.parametrize(("task", "key"), ALL, ids=IDS)
+def test_cost_model_counts_the_evaluations_the_method_makes(task, key, run, tiny_model):
     image = np.random.default_rng(1).integers(0, 256, size=(32, 32, 3), dtype=np.uint8)
-    method = METHODS[key]
-    params = validate_params(method, tiny_settings(key))
+    method = TABLES[task][key]
+    params = validate_params(method, tiny_settings(method))
     predicted = method.cost(params, tiny_model.preprocessing.input_size).evaluations
-    result = explain(tiny_model, image, key, target=0, params=params)
+    result = run(task, key, image, 0, params)
     assert result.evaluations == pytest.approx(predicted, rel=0.05, abs=2)
 
 
-@pytest.mark.parametrize("key", list(METHODS))
-def test_presets_are_valid_and_fast_is_not_dearer_than_default(key):
-    method = METHODS[key]
+@pytest.mark.parametrize(("task", "key"), ALL, ids=IDS)
+def test_presets_are_valid_and_fast_is_not_dearer_than_default(task, key):
+    method = TABLES[task][key]
     fast = validate_params(method, {"preset": "fast"})
     default = validate_params(method, {"preset": "default"})
     assert method.cost(fast, (224, 224)).evaluations <= method.cost(default, (224, 224)).evaluations

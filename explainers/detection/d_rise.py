@@ -56,7 +56,16 @@ METHOD = Method(
     family="detection",
     backend="native torch",
     params=(
-        Param("nb_samples", int, default=1000, fast=128, minimum=2, maximum=20000, help="Random masks."),
+        Param(
+            "nb_samples",
+            int,
+            default=1000,
+            fast=128,
+            minimum=2,
+            maximum=20000,
+            help="Random masks.",
+            sized=(64, 4000),
+        ),
         Param("grid_size", int, default=16, fast=8, minimum=2, maximum=64, help="Cells per side of each mask's grid."),
         next(p for p in rise.METHOD.params if p.name == "preservation_probability"),
     ),

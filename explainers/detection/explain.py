@@ -14,6 +14,7 @@ from explainers.detection.registry import DETECTION_METHODS
 from explainers.detection.target import BoxProblem
 from explainers.explain import Estimate, seed_everything
 from explainers.limits import check_work
+from explainers.presets import machine_of
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.throughput import measure, predicted_seconds, record_run
 from hub_models.detectors import DEFAULT_THRESHOLD, Detection, LoadedDetector, box_scores, checked_threshold
@@ -29,7 +30,7 @@ MAX_LISTED = 10
 def estimate_box(detector: LoadedDetector, method: str, params: str | dict[str, Any] | None = None) -> Estimate:
     """The cost of a run, from the method's cost model and this detector's throughput measured here."""
     spec = get_method(method, DETECTION_METHODS)
-    values = validate_params(spec, parse_params(params))
+    values = validate_params(spec, parse_params(params), machine_of(detector, MEASURE_BATCH))
     size = detector.preprocessing.input_size
     cost = spec.cost(values, size)
     measure(detector.module, size, MEASURE_BATCH)
@@ -55,7 +56,7 @@ def explain_box(
     ``candidate``: explain that pre-NMS row instead of a detection (what manifests recorded before boxes had ids).
     """
     spec = get_method(method, DETECTION_METHODS)
-    values = validate_params(spec, parse_params(params))
+    values = validate_params(spec, parse_params(params), machine_of(detector, MEASURE_BATCH))
     size = detector.preprocessing.input_size
     cost = spec.cost(values, size)
     check_work(cost.evaluations, f"{spec.name} with these parameters")
