@@ -40,11 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench_env import ROOT
 
-from benchmarks.bench_cnn import cpu_name, load  # noqa: E402
+from benchmarks.bench_cnn import cpu_name, load
 
 TARGETS = {"cold_start_s": 15.0, "first_over_warm": 1.5, "rss_gb": 3.0, "repeat_s": 0.2}
 WARMED_UP = re.compile(r"background warm-up done in ([0-9.]+) s")

@@ -32,14 +32,11 @@ import multiprocessing
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import bench_env  # noqa: F401 (the repository on sys.path, the reference presets)
 
 BATCH_SIZES = (1, 4, 8, 16, 32)
 PAIRED_BATCH = 16  # explainers.base.Problem's batch size

@@ -32,15 +32,12 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import bench_env  # noqa: F401 (the repository on sys.path, the reference presets)
 
 if TYPE_CHECKING:  # the heavy imports wait until ensure_fast_allocator has re-executed the process
     import numpy as np

@@ -16,15 +16,12 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import bench_env  # noqa: F401 (the repository on sys.path, the reference presets)
 
 TARGET_SECONDS = 10.0
 

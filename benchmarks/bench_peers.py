@@ -59,7 +59,6 @@ import json
 import math
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -67,11 +66,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench_cnn import (  # noqa: E402
+import bench_env  # noqa: F401 (the repository on sys.path, the reference presets)
+from bench_cnn import (
     FORMATS,
     REFERENCE,
     best_of,

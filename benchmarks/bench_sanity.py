@@ -17,14 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import bench_env  # noqa: F401 (the repository on sys.path, the reference presets)
 
 SPREAD_PHOTOS = ("chelsea", "coffee", "astronaut")
 SPREAD_SEEDS = range(4)
