@@ -8,15 +8,10 @@ halved at both ends, summing to 1); the map is ``(x - baseline) * average``, red
 their mean.
 
 Why native: Xplique builds the path in TensorFlow and moves every batch through NumPy and its TorchWrapper. Here the
-path points are made batch by batch, channels-last, from ``x - baseline`` and the trapezoid weights computed once, and
-each batch's gradients are folded into one weighted sum as they come (batches of near-equal size: 50 steps run as 13 +
-13 + 12 + 12). Measured on the 2-core VM (MobileNetV2 at 224 px, chelsea), which other engineers' test runs kept at load
-4-6 throughout, so only the *paired* efficiency (evaluations/s over the model's own forward + backward throughput at
-batch 16, channels-last, probed just before and after) means much: ``benchmarks/bench_cnn.py --quick`` 16 steps 0.92
-native vs 0.37 Xplique, 50 steps 1.26 vs 0.82; an interleaved probe-method-probe script, median of 3: 1.63 / 1.17 native
-vs 0.82 / 0.78 Xplique (values above 1 are the load's noise). At load 0.9 without the allocator fix, one run each: 16
-steps 0.38 s native vs 0.44 s Xplique, 50 steps 1.13 s vs 1.24 s. ``tests/test_native_gradients.py`` checks the map
-equals Xplique's (2e-7 of its peak on chelsea); ``tests/test_reference_agreement.py`` compares it with Captum's.
+path points are made batch by batch, channels-last, from ``x - baseline``, the trapezoid weights computed once, and
+each batch's gradients folded into one weighted sum as they come (batches of near-equal size: 50 steps run as 13 + 13
++ 12 + 12); timings: ``benchmarks/RESULTS.md``. ``tests/test_native_gradients.py`` checks the map equals Xplique's;
+``tests/test_reference_agreement.py`` compares it with Captum's.
 """
 
 from __future__ import annotations

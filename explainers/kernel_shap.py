@@ -24,15 +24,10 @@ either gives the exact Shapley values; otherwise the efficiency property holds o
 Randomness: one ``torch.Generator`` seeded with ``params["seed"]``; the same seed gives the same map.
 
 Why native: as for ``explainers.lime`` (one gather and one multiply-add per batch, in channels-last memory, instead
-of TensorFlow eager ops and a NumPy hand-over per batch). Before (benchmarks/RESULTS.md, quiet machine): Xplique's
-KernelShap ran at 0.67-0.71 of the model's best throughput (0.70-0.73 paired), 0.96 s for 200 samples, 2.70 s for
-600. After, measured 2026-11-26 on the shared 2 cores (load average 3.8-6): the model calls take 98.8% and 99.1% of
-the time inside the method at 200 and 600 samples, an efficiency of ~0.99 against the model's own throughput at batch
-16, channels-last (wall-clock rows of ``bench_cnn.py`` were meaningless under that load).
-``tests/test_native_surrogates.py``: fed the same coalitions, Xplique's KernelShap gives this map to 2e-6 (of a peak
-of 3.0) and Captum's KernelShap the same weights to 4e-7; on a model additive in the superpixels the map is the exact
-Shapley values; with their own samples (2000, 112 px), ours and Xplique's correlate 0.810-0.889, two seeds of ours
-0.803-0.838 (KernelSHAP converges slowly).
+of TensorFlow eager ops and a NumPy hand-over per batch); timings: ``benchmarks/RESULTS.md``.
+``tests/test_native_surrogates.py``: fed the same coalitions, Xplique's KernelShap gives this map and Captum's
+KernelShap the same weights, to float rounding; on a model additive in the superpixels the map is the exact Shapley
+values.
 """
 
 from __future__ import annotations

@@ -25,14 +25,9 @@ Randomness: one ``torch.Generator`` seeded with ``params["seed"]``; the same see
 
 Why native: Xplique draws the samples and builds every batch of masked images in TensorFlow, eagerly, and hands
 each batch through NumPy to PyTorch; here each batch is one gather and one fused multiply-add written in channels-last
-memory, and the fit is a ~50 x 50 solve. Before (benchmarks/RESULTS.md, quiet machine): Xplique's LIME ran at 0.58 of
-the model's best throughput (0.77 paired), 0.83 s for 150 samples, 2.20 s for 400. After, measured 2026-11-26 with
-three other engineers' tests and benchmarks on the same 2 cores (load average 3.8-6), where wall-clock efficiencies
-swing with the neighbours: the model calls take 98.7% (150 samples) and 99.2% (400) of the time inside the method
-(SLIC ~25-30 ms, building a batch a few ms, the fit ~1 ms), i.e. an efficiency of ~0.99 against the model's own
-throughput at batch 16, channels-last. ``tests/test_native_surrogates.py``: fed the same samples, Xplique's Lime gives
-this map to 1e-6 (of a peak of 2.2) and Captum's Lime the same weights to 1e-7; with their own samples (2000, 112 px),
-ours and Xplique's correlate 0.963-0.984, two seeds of ours 0.966-0.976.
+memory, and the fit is a ~50 x 50 solve, so the model's own calls take nearly all the time (timings:
+``benchmarks/RESULTS.md``). ``tests/test_native_surrogates.py``: fed the same samples, Xplique's Lime gives this map
+and Captum's Lime the same weights, to float rounding.
 """
 
 from __future__ import annotations

@@ -6,12 +6,9 @@ input space), score = the model's output (logit) for the target, and each pixel'
 patches covering it of ``base_score - occluded_score``. One extension: a patch larger than the image is clipped, so
 it occludes the whole image once instead of giving an empty map (the cost model always counted that one position).
 
-Why native: Xplique builds every boolean mask in TensorFlow eagerly and moves each batch through NumPy to PyTorch.
-Measured by ``benchmarks/bench_cnn.py`` (2-core VM, MobileNetV2 at 224 px, quiet machine; benchmarks/RESULTS.md):
-32/16 (170 evaluations) 0.57 s native vs 0.95 s Xplique, 32/8 (626) 2.07 s vs 3.50 s, i.e. 1.7x faster; native runs
-at 0.97 of the model's own throughput at the same batch size, Xplique at 0.71. Part of the gain is feeding the model
-channels-last batches (MobileNetV2 runs ~1.4x faster on them here). ``tests/test_native_vs_xplique.py`` checks the
-maps are Xplique's (equal to 1e-4; correlation 1.0000000 on chelsea).
+Why native: Xplique builds every boolean mask in TensorFlow eagerly and moves each batch through NumPy to PyTorch;
+here the patches are written into channels-last batches directly, so the method runs at the model's own batched
+throughput (timings: ``benchmarks/RESULTS.md``). ``tests/test_native_vs_xplique.py`` checks the maps are Xplique's.
 """
 
 from __future__ import annotations

@@ -9,13 +9,9 @@ the paper; Xplique's ``tf.image.random_crop`` on a whole batch shifts all the ma
 from a ``torch.Generator`` seeded with ``params["seed"]``: the same seed gives the same map.
 
 Why native: Xplique generates, upsamples and crops the masks in TensorFlow eagerly and moves each batch through NumPy
-to PyTorch. Measured by ``benchmarks/bench_cnn.py`` (2-core VM, MobileNetV2 at 224 px, quiet machine, two runs;
-benchmarks/RESULTS.md): 200 masks 0.84 s native vs 1.00-1.04 s Xplique, 800 masks 3.36-3.38 s vs 3.55-3.84 s, i.e.
-1.05-1.25x faster; native runs at 0.94-0.97 of the model's own throughput at the same batch size, Xplique at
-0.78-0.81. A modest gain on its own; the other reasons to keep it: no TensorFlow import on the first run (~3 s),
-per-mask shifts as in the paper, and seeding through one ``torch.Generator``. ``tests/test_native_vs_xplique.py``
-checks the maps agree with Xplique's (correlation >= 0.95 with 4000 masks on a synthetic model; on chelsea, 2000
-masks, the two implementations correlate as well as two seeds of one do, ~0.95).
+to PyTorch; here they are made in PyTorch, batch by batch, which also spares the first run a TensorFlow import, gives
+per-mask shifts as in the paper and seeds through one ``torch.Generator`` (timings: ``benchmarks/RESULTS.md``).
+``tests/test_native_vs_xplique.py`` checks the maps agree with Xplique's as well as two seeds of one agree.
 """
 
 from __future__ import annotations

@@ -5,13 +5,10 @@ normalised input, its absolute value, reduced over the colour channels by their 
 for Saliency, as in the paper). ``input_gradients`` and ``gradient_batches`` are shared with Integrated Gradients and
 SmoothGrad, which average many such gradients.
 
-Why native: Xplique sends the input through TensorFlow, NumPy and its TorchWrapper and back for one gradient; here it is
-one forward and one backward pass on a channels-last leaf that requires grad (the model's weights are frozen, so no
-weight gradient is computed), and no TensorFlow import on the first run (~7 s with xplique). Measured on the 2-core VM,
-MobileNetV2 at 224 px, chelsea: 0.028 s native vs 0.036 s Xplique at load 0.9 (one run each, without the allocator fix);
-under load 4-6 (other engineers' test runs) ``benchmarks/bench_cnn.py --quick`` gave 0.27-0.52 s vs 0.39-4.2 s. One
-evaluation measures overhead, not throughput, so the benchmark gives Saliency no efficiency.
-``tests/test_native_gradients.py`` checks the map equals Xplique's (bit-identical on chelsea).
+Why native: Xplique sends the input through TensorFlow, NumPy and its TorchWrapper and back for one gradient; here it
+is one forward and one backward pass on a channels-last leaf that requires grad (the model's weights are frozen, so no
+weight gradient is computed), and no TensorFlow import on the first run (timings: ``benchmarks/RESULTS.md``).
+``tests/test_native_gradients.py`` checks the map equals Xplique's.
 """
 
 from __future__ import annotations

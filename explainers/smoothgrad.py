@@ -7,16 +7,10 @@ over the colour channels by their mean. Captum's ``NoiseTunnel(Saliency)`` with 
 ``stdevs=noise`` and ``abs=False`` is the same estimator. Randomness comes from a ``torch.Generator`` seeded with
 ``params["seed"]``: the same seed gives the same map.
 
-Why native: Xplique draws the noise in TensorFlow and moves every batch through NumPy and its TorchWrapper. Here the
-noise is drawn straight into channels-last batches and each batch's gradients are summed as they come. Measured on the
-2-core VM (MobileNetV2 at 224 px, chelsea) at load 4-6 (other engineers' test runs), so only the *paired* efficiency
-(against the model's own forward + backward throughput probed just before and after) means much:
-``benchmarks/bench_cnn.py --quick`` 16 samples 1.32 native vs 0.24 Xplique, 50 samples 1.33 vs 0.36; an interleaved
-probe-method-probe script, median of 3: 1.05 / 0.90 native vs 0.76 / 0.67 Xplique (values above 1 are the load's noise).
-At load 0.9 without the allocator fix, one run: 16 samples 0.36 s native vs 0.37 s Xplique.
-``tests/test_native_gradients.py`` checks the map converges to the known expectation on a rectifier model, as Xplique's
-and Captum's do, and agrees with theirs on chelsea as well as two of its own seeds agree (correlation ~0.83 at 64
-samples, 112 px).
+Why native: Xplique draws the noise in TensorFlow and moves every batch through NumPy and its TorchWrapper; here the
+noise is drawn straight into channels-last batches and each batch's gradients are summed as they come (timings:
+``benchmarks/RESULTS.md``). ``tests/test_native_gradients.py`` checks the map converges to the known expectation on a
+rectifier model, as Xplique's and Captum's do, and agrees with theirs on chelsea as well as two of its own seeds do.
 """
 
 from __future__ import annotations

@@ -6,11 +6,8 @@ still finds the target box (``box_similarity``: IoU x objectness x class cosine,
 is RISE's ``sum(score * mask) / sum(mask)`` minus the mean score: positive where keeping the pixels visible helps the
 detector find the box, negative where it hurts.
 
-Cost: the detector's forward passes, at its raw batched speed, and little else. Measured in CPU time (one torch thread,
-64 masks, YOLOv3-tiny at 416 px, 2026-11-26): the forward passes take as long as a raw batch-8 forward of the same
-count, and everything else (masks, masking, scores, sums) is ~3% of the total (3.7% before the masked batch was built
-in one pass and both sums taken in one). ``benchmarks/bench_detection.py`` reports the efficiency (eval/s over the
-best raw throughput) and Xplique's D-RISE as a peer.
+Cost: the detector's forward passes, at its raw batched speed, and little else: the masks, the masking, the scores
+and the sums are a few percent of the time (``benchmarks/bench_detection.py``; timings: ``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
