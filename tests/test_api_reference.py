@@ -7,6 +7,7 @@ import inspect
 from pathlib import Path
 
 import pytest
+from endpoint_calls import CHEAP_CALLS
 from gradio_client import Client, handle_file
 
 from demos.api_docs import PAGES, endpoints, generated_names, with_section
@@ -18,51 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def cheap_calls() -> dict[str, dict]:
-    """One cheap call per endpoint, by keyword."""
-    photo = handle_file(str(example_photo_paths()["coffee"]))
+    """``endpoint_calls.CHEAP_CALLS`` on the bundled photos: darknet's dog for the detector, coffee for the rest."""
+    coffee = handle_file(str(example_photo_paths()["coffee"]))
     dog = handle_file(str(DARKNET_PHOTOS["dog"].path))
+    photos = {"/detect": dog, "/explain_box": dog}
     return {
-        "/classify": {"image": photo, "model": ""},
-        "/explain": {"image": photo, "model": "", "method": "Saliency", "target": "", "params": ""},
-        "/detect": {"image": dog, "detector": "", "threshold": 0.25, "letterbox": True},
-        "/explain_box": {
-            "image": dog,
-            "detector": "",
-            "box": 0,
-            "method": "Box gradient",
-            "params": '{"samples": 1}',
-            "letterbox": True,
-            "threshold": 0.25,
-        },
-        "/mlp_train": {
-            "dataset": "iris",
-            "csv_file": None,
-            "label_column": "",
-            "hidden_layers": "4",
-            "activation": "relu",
-            "learning_rate": 0.01,
-            "epochs": 1,
-            "batch_size": 32,
-            "weight_decay": 0.0,
-            "dropout": 0.0,
-            "train_fraction": 0.7,
-            "seed": 0,
-        },
-        "/lstm_train": {
-            "series": "airline",
-            "csv": None,
-            "task": "forecast",
-            "hidden_size": 4,
-            "layers": 1,
-            "window": 6,
-            "epochs": 1,
-            "learning_rate": 0.01,
-            "seed": 0,
-            "sequence": -1,
-            "show_gates": False,
-        },
-        "/compare": {"image": photo, "model": "", "methods": ["Saliency"], "preset": "fast", "sort_by": "insertion"},
-        "/sanity_check": {"image": photo, "model": "", "method": "Saliency", "steps": 1},
+        name: {key: (photos.get(name, coffee) if key == "image" else value) for key, value in call.items()}
+        for name, call in CHEAP_CALLS.items()
     }
 
 

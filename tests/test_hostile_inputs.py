@@ -28,6 +28,7 @@ import httpx
 import numpy as np
 import pytest
 from conftest import HF_HOME, ROOT
+from endpoint_calls import CHEAP_CALLS, FAST
 from gradio_client import Client, handle_file
 from hostile.generate import CSV_ENDPOINTS, IMAGE_ENDPOINTS, PARAMS_ENDPOINTS, PHOTO, PHOTO_SHAPE, Case, generate
 from PIL import Image
@@ -95,56 +96,12 @@ def photo(corpus, corpus_folder) -> str:
 
 # --- the inputs of each endpoint, in API order ----------------------------------------------------------------------
 
-FAST = '{"preset": "fast"}'
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "/classify": {"image": None, "model": ""},
-    "/explain": {"image": None, "model": "", "method": "Grad-CAM", "target": "", "params": FAST},
-    "/compare": {"image": None, "model": "", "methods": ["Grad-CAM"], "preset": "fast", "sort_by": "insertion"},
-    "/sanity_check": {"image": None, "model": "", "method": "Grad-CAM", "steps": 1},
-    "/detect": {"image": None, "detector": "", "threshold": 0.1, "letterbox": True},
-    "/explain_box": {
-        "image": None,
-        "detector": "",
-        "box": 0,
-        "method": "Box gradient",
-        "params": FAST,
-        "letterbox": True,
-        "threshold": 0.1,
-    },
-    "/mlp_train": {
-        "dataset": "iris",
-        "csv_file": None,
-        "label_column": "",
-        "hidden_layers": "4",
-        "activation": "relu",
-        "learning_rate": 0.01,
-        "epochs": 1,
-        "batch_size": 64,
-        "weight_decay": 0.0,
-        "dropout": 0.0,
-        "train_fraction": 0.7,
-        "seed": 0,
-    },
-    "/lstm_train": {
-        "series": "airline",
-        "csv": None,
-        "task": "forecast",
-        "hidden_size": 4,
-        "layers": 1,
-        "window": 4,
-        "epochs": 1,
-        "learning_rate": 0.01,
-        "seed": 0,
-        "sequence": -1,
-        "show_gates": False,
-    },
-}
 MODEL_FIELD = {"/detect": "detector", "/explain_box": "detector"}
 
 
 def inputs_for(case: Case, endpoint: str, photo: str) -> dict[str, Any]:
     """The endpoint's inputs with the case put where it belongs; everything else normal and cheap."""
-    values = dict(DEFAULTS[endpoint])
+    values = dict(CHEAP_CALLS[endpoint])
     if "image" in values:
         values["image"] = photo
     if case.kind == "image":
