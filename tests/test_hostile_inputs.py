@@ -221,12 +221,13 @@ def result_problem(case: Case, endpoint: str, values: dict[str, Any], output: An
             return f"{len(gallery)} pictures for {steps} steps"
         correlations = [step["spearman"] for step in record["steps"]]
         return "" if finite(correlations) else f"correlations not finite: {record['steps']!r:.300}"
-    if endpoint == "/detect":
+    if endpoint == "/detect":  # no object above the threshold is a result too: empty lists
         detections = output[1]
-        boxes = np.asarray(detections["boxes"], dtype=np.float64)
-        if not len(boxes) or boxes.shape[1] != 4 or not finite(boxes) or len(detections["labels"]) != len(boxes):
+        boxes = np.asarray(detections["boxes"], dtype=np.float64).reshape(-1, 4)
+        sizes = {len(detections[key]) for key in ("labels", "scores", "indices")}
+        if not finite(boxes) or sizes != {len(boxes)} or detections["indices"] != list(range(len(boxes))):
             return f"no sane boxes: {detections!r:.300}"
-        if shape is not None and (boxes[:, 2].max() > shape[1] + 1 or boxes[:, 3].max() > shape[0] + 1):
+        if shape is not None and len(boxes) and (boxes[:, 2].max() > shape[1] + 1 or boxes[:, 3].max() > shape[0] + 1):
             return f"boxes outside the {shape} image: {boxes.tolist()!r:.300}"
         if case.extra.get("upright"):  # the drawing is the photo as the model saw it: upright, not merely its size
             drawn = output[0] if isinstance(output[0], np.ndarray) else np.asarray(Image.open(output[0]).convert("RGB"))

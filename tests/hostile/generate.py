@@ -427,7 +427,7 @@ def _image_cases(folder: Path, rng: random.Random) -> list[Case]:
         path.write_bytes(data)
         per_endpoint = {}
         if expect.outcome != "error" and not extra.get("photo", True):  # no cup to find in a gradient
-            per_endpoint["/detect"] = Expect("either", (*expect.words, *NO_OBJECT))
+            per_endpoint["/explain_box"] = Expect("either", (*expect.words, *NO_OBJECT))
         cases.append(Case(f"image/{name}", "image", str(path), expect, IMAGE_ENDPOINTS, about, per_endpoint, extra))
     return cases
 
