@@ -315,6 +315,6 @@ def test_a_hub_download_reports_its_progress_to_the_client(app_url, fake_hub):
 @pytest.mark.parametrize("key", list(METHODS))
 def test_every_method_runs_on_hub_models(fake_hub, repo, key, chelsea):
     model = load_model(repo)
-    result = explain(model, chelsea, key, target=1, params=tiny_settings(key))
+    result = explain(model, chelsea, key, target=1, params=tiny_settings(METHODS[key]))
     assert result.attribution.shape == chelsea.shape[:2]
     assert np.isfinite(result.attribution).all() and np.ptp(result.attribution) > 0
