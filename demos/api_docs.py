@@ -28,6 +28,8 @@ class Parameter:
     default: Any
     has_default: bool
     help: str
+    listed: list[str]
+    """The values a field that also takes any text offers (a dropdown's choices)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ def _type(component: gr.components.Component | None, described: dict[str, Any]) 
     return described["python_type"]["type"]
 
 
+def _listed(component: gr.components.Component | None) -> list[str]:
+    if isinstance(component, gr.Dropdown) and component.allow_custom_value:
+        return [str(value) for _, value in component.choices if str(value).strip()]
+    return []
+
+
 def endpoints(app: gr.Blocks) -> list[Endpoint]:
     """Every public named endpoint of ``app``, in the order the page binds them."""
     info = app.get_api_info()["named_endpoints"]
@@ -68,6 +76,7 @@ def endpoints(app: gr.Blocks) -> list[Endpoint]:
                 default=parameter["parameter_default"],
                 has_default=parameter["parameter_has_default"],
                 help=getattr(component, "info", None) or "",
+                listed=_listed(component),
             )
             for parameter, component in zip(described["parameters"], components, strict=True)
         ]
@@ -116,6 +125,7 @@ def full_markdown(app: gr.Blocks) -> str:
         lines += ["| Parameter | What it is | Type | Default |", "|---|---|---|---|"]
         for p in endpoint.parameters:
             what = p.label if not p.help or p.help == p.label else f"{p.label}: {p.help}"
+            what += f" (listed: {', '.join(p.listed)})" if p.listed else ""
             lines.append(f"| `{p.name}` | {_cell(what)} | `{_cell(p.type)}` | {_default(p)} |")
         lines += ["", "| Returns | Type |", "|---|---|"]
         lines += [f"| {_cell(o.label)} | `{_cell(o.type)}` |" for o in endpoint.outputs]

@@ -69,8 +69,10 @@ def explain_image(
     params: str | None,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[str, str, str, str]:
-    """Overlay PNG, raw map (.npy, float32, image resolution), the JSON manifest that reproduces the run, and all of
-    them with a README (how to replay it with the command line) as one zip."""
+    """Explains why the model gives ``target`` (a class name or index; blank: its top-1 class) on the image, with
+    ``method`` and ``params`` (a JSON object; blank: the method's default preset): the overlay PNG, the raw map
+    (.npy, float32, image resolution), the manifest that reproduces the run, and all of them with a README (how to
+    replay it with the command line) as one zip."""
     rgb = uploaded_image(image)
     loaded = load_model(model)
     progress(0.0, desc="starting")

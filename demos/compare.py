@@ -66,8 +66,10 @@ def run_compare(
     sort_by: str,
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[list[tuple[Any, str]], str, Any, list[list[Any]], str]:
-    """Gallery (overlay, caption) best first, scores JSON, curves plot, the scores as a table, and every file (each
-    method's overlay, map and manifest too) as one zip."""
+    """Explains the image's top-1 class with every one of ``methods`` at its ``preset`` and scores each map's
+    faithfulness (Deletion, Insertion, MuFidelity), best ``sort_by`` first: a gallery of (overlay, caption), the
+    scores (JSON), the curves, the scores as a table, and every file (each method's overlay, map and manifest too)
+    as one zip."""
     rgb = uploaded_image(image)
     loaded = load_model(model)
     results = compare(loaded, rgb, methods, preset, progress=lambda done, text: progress(done, desc=text))

@@ -106,9 +106,10 @@ def explain_detection(
     threshold: float = DEFAULT_THRESHOLD,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[str, str, str, str]:
-    """Overlay PNG (the box outlined), raw map (.npy, float32, photo resolution), the manifest of the run, and all of
-    them with a README (how to replay it with the command line) as one zip. ``box`` is a box's id among the
-    detections at ``threshold`` (as /detect lists them)."""
+    """Explains why the detector finds box ``box`` (its id among the detections at ``threshold``, as /detect lists
+    them) with ``method`` and ``params``: the overlay PNG (the box outlined), the raw map (.npy, float32, photo
+    resolution), the manifest of the run, and all of them with a README (how to replay it with the command line)
+    as one zip."""
     pixels = uploaded_image(image)
     loaded = load_detector(detector)
     progress(0.0, desc="starting")
@@ -169,7 +170,14 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
             with gr.Accordion("Detections as JSON (what /detect returns)", open=False):
                 detections = gr.JSON(label="Detections (boxes, labels, scores, indices)")
         with gr.Column(scale=5):
-            box = gr.Dropdown([], value=None, allow_custom_value=True, label="Box to explain", elem_id="det-box")
+            box = gr.Dropdown(
+                [],
+                value=None,
+                allow_custom_value=True,
+                label="Box to explain",
+                info="Its id among the detections, best first: 0, 1, ...",
+                elem_id="det-box",
+            )
             method = PANEL.build_method(DEFAULT_METHOD, "det-method")
             PANEL.build_parameters(app, detector, "explain_box")
             cost = gr.Markdown(elem_id="det-cost")

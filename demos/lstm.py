@@ -98,8 +98,9 @@ def lstm_train(
     show_gates: bool,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[str, str, str, str, dict[str, Any]]:
-    """Animation (GIF), metrics (JSON), gate tensors (.npz), everything as one zip; the tab's other views come from
-    the last value (not part of the API)."""
+    """Trains an LSTM on a bundled series, a labelled set or a CSV (``series`` "csv" and the file) and records its
+    gates on validation sequence ``sequence`` (-1: the last): the animation (GIF), metrics (JSON), gate tensors
+    (.npz), everything as one zip; the tab's other views come from the last value (not part of the API)."""
     settings = _settings((hidden_size, layers, window, epochs, learning_rate, seed))
     data = sequence_data(series, csv, task, settings.window)
     if (

@@ -89,9 +89,10 @@ def train(
     seed: int,
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[str, str, str, str, str, str, str, list[str]]:
-    """Animation (GIF), final frame (PNG), metrics (JSON), animation (MP4), activations (.npz), everything as one
-    zip, the reading, and (for the epoch slider, not part of the API) every frame's PNG. The settings after the
-    data are ``explainers.mlp_dynamics.PARAMS``, in that order."""
+    """Trains an MLP on a bundled dataset, or on ``csv_file`` with its ``label_column``, recording its hidden units
+    every epoch: the animation (GIF), final frame (PNG), metrics (JSON), animation (MP4), activations (.npz),
+    everything as one zip, the reading, and (for the epoch slider, not part of the API) every frame's PNG. The
+    settings after the data are ``explainers.mlp_dynamics.PARAMS``, in that order."""
     controls = (
         hidden_layers,
         activation,

@@ -48,8 +48,10 @@ def sanity_check(
     steps: Any,
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[list[tuple[str, str]], dict[str, Any], list[str], dict[str, str]]:
-    """Gallery (one overlay per step, captioned), the correlations record, and (for the page, not the API) the step
-    pictures for the slider and the verdict, plot and download files."""
+    """Randomises the model's layers from the top down in ``steps`` stages and explains the image with ``method``
+    (fast preset) before and after each (cascading randomisation): a gallery of one captioned overlay per step and
+    the correlations record; for the page, not the API, the step pictures for the slider and the verdict, plot and
+    download files."""
     photo = uploaded_image(image)
     loaded = load_model(model)
     progress(0.0, desc="starting")
