@@ -111,10 +111,9 @@ def for_each_image(
         print(folder, flush=True)
 
 
-def validated(method: Method, params: str | dict[str, Any] | None) -> str:
-    """The method's key once its parameters check out: a mistake shows before any model loads."""
+def validated(method: Method, params: str | dict[str, Any] | None) -> None:
+    """Checks the parameters before any model loads, so a mistake shows at once."""
     validate_params(method, parse_params(params))
-    return method.key
 
 
 def _replayed(args: argparse.Namespace, flags: Sequence[str]) -> dict[str, Any] | None:
@@ -150,7 +149,6 @@ def run_explain(args: argparse.Namespace) -> None:
 
 def run_detect(args: argparse.Namespace) -> None:
     record = _replayed(args, ("detector", "method", "box", "params", "threshold"))
-    where: dict[str, Any] = {}
     if record is not None:
         detector_name, method, params = model_spec(record["model"]), record["method"], record["parameters"]
         detection = record.get("detection", {})

@@ -18,9 +18,7 @@ from demos.links import darknet_photo
 from demos.method_panel import MethodPanel
 from demos.result_cache import cached_result
 from demos.tab import Field, Links, Tab
-from explainers.detection import DETECTION_METHODS, estimate_box, explain_box
-from explainers.detection.explain import MEASURE_BATCH
-from explainers.presets import machine_of
+from explainers.detection import DETECTION_METHODS, detector_machine, estimate_box, explain_box
 from explainers.runtime import within_memory_budget
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.card import model_card
@@ -28,7 +26,6 @@ from hub_models.detectors import (
     CURATED_HUB_DETECTORS,
     DEFAULT_DETECTOR,
     DEFAULT_THRESHOLD,
-    Detection,
     checked_threshold,
     load_detector,
 )
@@ -39,7 +36,7 @@ from outputs.render import draw_detections
 from outputs.results import save_explanation
 
 DEFAULT_METHOD = "D-RISE"
-PANEL = MethodPanel(DETECTION_METHODS, lambda detector: machine_of(load_detector(detector), MEASURE_BATCH))
+PANEL = MethodPanel(DETECTION_METHODS, lambda detector: detector_machine(load_detector(detector)))
 """The method's controls; /explain_box's parameters are ``PANEL.as_json`` of them."""
 
 
@@ -57,7 +54,9 @@ def detect(
     threshold = checked_threshold(threshold)
     pixels = uploaded_image(image)
     found = load_detector(detector).detect(pixels, threshold, bool(letterbox))
-    annotated = draw_detections(pixels, [d.box for d in found], [box_caption(i, d) for i, d in enumerate(found)])
+    annotated = draw_detections(
+        pixels, [d.box for d in found], [box_caption(i, d.label, d.score) for i, d in enumerate(found)]
+    )
     return annotated, {
         "boxes": [list(d.box) for d in found],
         "labels": [d.label for d in found],
@@ -66,8 +65,9 @@ def detect(
     }
 
 
-def box_caption(box: int, detection: Detection) -> str:
-    return f"{detection.label} {detection.score:.2f} (#{box})"
+def box_caption(box: int, label: str, score: float) -> str:
+    """How a box is named on the drawing and in the box field: its label, its score and its id."""
+    return f"{label} {score:.2f} (#{box})"
 
 
 def detect_if_image(image: str | None, detector: str | None, threshold: float, letterbox: bool):
@@ -81,7 +81,7 @@ def box_choices(detections: dict[str, list] | None, threshold: float) -> tuple[d
     if detections is None:
         return gr.update(choices=[], value=None), ""
     pairs = zip(detections.get("labels", []), detections.get("scores", []), strict=True)
-    choices = [(f"{label} {score:.2f} (#{box})", box) for box, (label, score) in enumerate(pairs)]
+    choices = [(box_caption(box, label, score), box) for box, (label, score) in enumerate(pairs)]
     if not choices:
         note = (
             f"**No object scores at least {threshold:.2f} here.** Lower the threshold (0.1 finds weaker boxes) or "

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from explainers import METHODS, estimate, explain
-from explainers.base import Cost
 from explainers.detection import DETECTION_METHODS
 from explainers.presets import PRESET_SECONDS, Machine, all_params, machine_of, preset_values, sized_count
 from explainers.registry import validate_params
@@ -105,9 +104,3 @@ def test_the_page_controls_follow_the_preset_and_the_models_speed(sizing, monkey
     followed = dict(zip(slots, cnn.PANEL.sized_controls("", "default"), strict=True))
     assert followed[("rise", "nb_samples")] == 2400
     assert isinstance(followed[("occlusion", "patch_stride")], dict), "a model change leaves the other controls"
-
-
-def test_a_cost_is_the_methods_cost_model():
-    """The sizing trusts the cost models (tests/test_registry_methods.py checks them against the evaluations made)."""
-    rise = METHODS["rise"]
-    assert rise.cost({"nb_samples": 300}, (224, 224)) == Cost(forward=300)

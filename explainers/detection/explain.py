@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from explainers.detection.registry import DETECTION_METHODS
 from explainers.detection.target import BoxProblem
 from explainers.explain import Estimate, seed_everything
 from explainers.limits import check_work
-from explainers.presets import machine_of
+from explainers.presets import Machine, machine_of
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.throughput import measure, predicted_seconds, record_run
 from hub_models.detectors import DEFAULT_THRESHOLD, Detection, LoadedDetector, box_scores, checked_threshold
@@ -27,10 +28,15 @@ MAX_LISTED = 10
 """Box ids a refusal lists, with their labels."""
 
 
+def detector_machine(detector: LoadedDetector) -> Callable[[], Machine]:
+    """The detector's speed here, what its presets are sized to (measured on batches of ``MEASURE_BATCH``)."""
+    return machine_of(detector, MEASURE_BATCH)
+
+
 def estimate_box(detector: LoadedDetector, method: str, params: str | dict[str, Any] | None = None) -> Estimate:
     """The cost of a run, from the method's cost model and this detector's throughput measured here."""
     spec = get_method(method, DETECTION_METHODS)
-    values = validate_params(spec, parse_params(params), machine_of(detector, MEASURE_BATCH))
+    values = validate_params(spec, parse_params(params), detector_machine(detector))
     size = detector.preprocessing.input_size
     cost = spec.cost(values, size)
     measure(detector.module, size, MEASURE_BATCH)
@@ -56,7 +62,7 @@ def explain_box(
     ``candidate``: explain that pre-NMS row instead of a detection (what manifests recorded before boxes had ids).
     """
     spec = get_method(method, DETECTION_METHODS)
-    values = validate_params(spec, parse_params(params), machine_of(detector, MEASURE_BATCH))
+    values = validate_params(spec, parse_params(params), detector_machine(detector))
     size = detector.preprocessing.input_size
     cost = spec.cost(values, size)
     check_work(cost.evaluations, f"{spec.name} with these parameters")
