@@ -15,6 +15,16 @@ from hub_models.errors import UserInputError, shown
 
 ProgressFn = Callable[[float, str], None]
 
+CNN, VIT, SWIN = "CNN", "ViT", "Swin"
+"""The image-model families a method may support. ``ViT``: a global self-attention encoder over patch tokens with
+a class token (ViT, DeiT, BEiT, DINOv2, EVA); ``Swin``: windowed attention over a hierarchy of token grids; ``CNN``:
+convolutional feature maps (ResNet, MobileNet, EfficientNet, ConvNeXt)."""
+IMAGE_FAMILIES = (CNN, VIT, SWIN)
+YOLO, DETR = "YOLO", "DETR-style"
+"""The detector families: grid-anchor detectors (Darknet's YOLO) and set-prediction transformers (DETR, Conditional
+DETR, RT-DETR, YOLOS)."""
+DETECTOR_FAMILIES = (YOLO, DETR)
+
 
 @dataclass(frozen=True)
 class Param:
@@ -101,6 +111,8 @@ class Method:
     stochastic: bool = False
     strengths: str = ""
     caveats: str = ""
+    families: tuple[str, ...] = IMAGE_FAMILIES
+    """The model families it gives a map on; on any other it refuses with a message naming the methods that apply."""
 
 
 @dataclass

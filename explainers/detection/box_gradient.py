@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torchvision.transforms.functional as TF
 
-from explainers.base import Cost, Method, Param
+from explainers.base import DETECTOR_FAMILIES, Cost, Method, Param
 from explainers.detection.target import BoxProblem, box_similarity
 
 
@@ -44,6 +44,7 @@ METHOD = Method(
     key="box_gradient",
     name="Box gradient",
     family="detection",
+    families=DETECTOR_FAMILIES,
     backend="native torch",
     params=(
         Param("samples", int, default=8, fast=1, minimum=1, maximum=64, help="Noisy copies (1: the plain gradient)."),

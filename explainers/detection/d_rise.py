@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from explainers import rise
-from explainers.base import Cost, Method, Param
+from explainers.base import DETECTOR_FAMILIES, Cost, Method, Param
 from explainers.detection.target import BoxProblem, box_similarity
 
 
@@ -51,6 +51,7 @@ METHOD = Method(
     key="d_rise",
     name="D-RISE",
     family="detection",
+    families=DETECTOR_FAMILIES,
     backend="native torch",
     params=(
         Param(
