@@ -47,15 +47,13 @@ def _inner(model: nn.Module) -> nn.Module:
 @dataclass(frozen=True)
 class FeatureMaps:
     """The modules whose output is a spatial map of the image (``explainers.tokens.layout``), in execution order
-    (``names``), every module name returning one with its layout (``layouts``), and the default to explain."""
+    (``names``), every module name returning one with its layout (``layouts``) and shape, and the default to
+    explain."""
 
     names: list[str]
     layouts: dict[str, str]
+    shapes: dict[str, tuple[int, ...]]
     default: str | None
-
-    @property
-    def transformer(self) -> bool:
-        return any(kind != "channels-first" for kind in self.layouts.values())
 
 
 def feature_maps(model: nn.Module, inputs: torch.Tensor) -> FeatureMaps:
@@ -94,7 +92,7 @@ def feature_maps(model: nn.Module, inputs: torch.Tensor) -> FeatureMaps:
     names = [name for name, _ in outputs.values() if name in layouts]
     norms = [name for name in names if name.rsplit(".", 1)[-1] in FIRST_NORMS and layouts[name] != "channels-first"]
     default = norms[-1] if norms else (names[-1] if names else None)
-    return FeatureMaps(names, layouts, default)
+    return FeatureMaps(names, layouts, {name: tuple(every[name].shape) for name in layouts}, default)
 
 
 _layers: weakref.WeakKeyDictionary[nn.Module, dict[tuple[int, ...], FeatureMaps]] = weakref.WeakKeyDictionary()

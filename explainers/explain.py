@@ -14,9 +14,10 @@ import torch.nn.functional as F
 
 from explainers.base import Cost, Explanation, Method, Problem, ProgressFn
 from explainers.counting import CountingModel
+from explainers.families import check_applies
 from explainers.limits import check_work, work_note
 from explainers.presets import all_params, machine_of
-from explainers.registry import get_method, parse_params, validate_params
+from explainers.registry import METHODS, get_method, parse_params, validate_params
 from explainers.runtime import import_xplique
 from explainers.throughput import predicted_seconds, record_run
 from hub_models.loaded_model import LoadedModel
@@ -106,6 +107,7 @@ def explain(
     target_index = model.resolve_target(target, image)
     counting = CountingModel(model.module, cost.evaluations, progress)
     problem = build_problem(model, image, target_index, counting)
+    check_applies(spec, METHODS, problem.model, problem.inputs)
     if spec.stochastic:  # ~0.6 ms (torch.manual_seed queues a CUDA seed with its stack trace): a tenth of Grad-CAM
         seed_everything(values["seed"], tensorflow=spec.backend == "xplique")
     start = time.perf_counter()

@@ -17,8 +17,9 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
 from explainers import grad_cam, grad_cam_pp
-from explainers.base import Problem
+from explainers.base import CNN, SWIN, VIT, Problem
 from explainers.cam import known_feature_maps, resolve_layer
+from explainers.families import family_of
 from explainers.tokens import TokenGrid, layout, token_grid
 from hub_models.errors import UserInputError
 from hub_models.hub import LogitsOnly
@@ -163,3 +164,22 @@ def test_a_layer_whose_gradients_are_all_zero_is_refused_with_a_layer_that_works
     problem = Problem(model=model, inputs=inputs, rgb=np.zeros(0), target=0, n_classes=10)
     with pytest.raises(UserInputError, match=r"Every gradient .* layer norm is zero.*default layer, blocks\.0\.norm1"):
         grad_cam.attribute(problem, {"layer": "norm"})
+
+
+@pytest.mark.parametrize(
+    "name, family",
+    [
+        ("timm ViT", VIT),
+        ("timm DeiT distilled", VIT),
+        ("timm Swin", SWIN),
+        ("transformers ViT", VIT),
+        ("transformers Swin", SWIN),
+    ],
+)
+def test_the_family_is_read_from_the_network(name, family):
+    build, size, *_ = MODELS[name]
+    assert family_of(build(), torch.zeros(1, 3, *size)) == family
+
+
+def test_a_cnn_is_a_cnn(tiny_model):
+    assert family_of(tiny_model.module, torch.zeros(1, 3, *tiny_model.preprocessing.input_size)) == CNN
