@@ -21,6 +21,7 @@ from explainers.detection import DETECTION_METHODS, estimate_box
 from explainers.explain import estimate
 from explainers.lstm_training import LstmSettings, estimate_seconds, forecast_data
 from explainers.mlp_dynamics import DEFAULT_PRESET, estimated_training_seconds, preset_values, settings_from
+from explainers.presets import preset_values as method_preset_values
 from hub_models import DEFAULT_MODEL, load_model
 from hub_models.detectors import DEFAULT_DETECTOR, load_detector
 from hub_models.series import DEFAULT_SERIES, load_series
@@ -41,6 +42,8 @@ def access(method: Method, cost_evaluations: int, backward: int) -> str:
         return "nothing: never calls the model"
     if method.family == "CAM":
         return "internals: a feature map and its gradient"
+    if method.family == "attention":
+        return "internals: attention probabilities" + (" and their gradients" if backward else "")
     if backward:
         return "gradients of the score"
     return "black box: scores only"
@@ -64,17 +67,35 @@ def guide_rows(methods: dict[str, Method], estimator) -> list[GuideRow]:
 
 def _table(rows: list[GuideRow]) -> str:
     lines = [
-        "| Method | The question it answers | Needs | Model evaluations (fast / default) | Seconds here "
-        "(fast / default) | Strengths | Known failure modes | Paper |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Method | The question it answers | Models it explains | Needs | Model evaluations (fast / default) | "
+        "Seconds here (fast / default) | Strengths | Known failure modes | Paper |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         method = row.method
         lines.append(
-            f"| **{method.name}** | {method.question} | {row.access} | {row.evaluations[0]:,} / "
+            f"| **{method.name}** | {method.question} | {', '.join(method.families)} | {row.access} | "
+            f"{row.evaluations[0]:,} / "
             f"{row.evaluations[1]:,} | {row.seconds[0]:.1f} / {row.seconds[1]:.1f} | {method.strengths} | "
             f"{method.caveats} | {method.paper} |"
         )
+    return "\n".join(lines)
+
+
+def method_table() -> str:
+    """The README's table of every registered method: the tab, the models it explains (``Method.families``), what
+    it needs from the model, the question it answers and its paper. No timing: the page is the same on any machine."""
+    lines = [
+        "| Method | Tab | Models it explains | Needs | The question it answers | Paper |",
+        "|---|---|---|---|---|---|",
+    ]
+    for tab, methods in (("CNN, Compare", METHODS), ("Detection", DETECTION_METHODS)):
+        for key, method in methods.items():
+            cost = method.cost(method_preset_values(method, "default"), (224, 224))
+            lines.append(
+                f"| **{method.name}** (`{key}`) | {tab} | {', '.join(method.families)} | "
+                f"{access(method, cost.evaluations, cost.backward)} | {method.question} | {method.paper} |"
+            )
     return "\n".join(lines)
 
 

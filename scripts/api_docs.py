@@ -1,4 +1,5 @@
-"""Writes the API reference into README.md (in brief) and docs/api.md (in full), from the app itself.
+"""Writes the API reference into README.md (in brief) and docs/api.md (in full), and the README's method table, from
+the app itself.
 
     python scripts/api_docs.py          (from the repository root, in the project's virtual environment)
 
@@ -22,10 +23,13 @@ from demos.api_docs import PAGES, with_section  # noqa: E402
 
 def main() -> None:
     app = build_app()
-    for name, section in PAGES.items():
+    for name, sections in PAGES.items():
         page = ROOT / name
-        page.write_text(with_section(page.read_text(), section(app)))
-        print(f"wrote the API section of {name}")
+        text = page.read_text()
+        for marker, section in sections.items():
+            text = with_section(text, section(app), marker)
+            print(f"wrote the {marker} section of {name}")
+        page.write_text(text)
 
 
 if __name__ == "__main__":
