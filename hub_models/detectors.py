@@ -7,8 +7,8 @@ score is ``objectness * max(p)``: for YOLO, Darknet's own score; for DETR-style 
 class) objectness is ``1 - p(no object)`` and ``p`` the other classes renormalised, so the score is the class
 probability; for sigmoid heads (RT-DETR) objectness is the best class probability and ``p`` is scaled to peak at 1.
 
-Images reach the network letterboxed (aspect ratio kept, grey padding, as Darknet does) or stretched; ``Geometry``
-maps boxes and maps back onto the photo.
+Images reach the network letterboxed (aspect ratio kept, grey padding, as Darknet does) or stretched;
+``hub_models.framing.Geometry`` (shared with the classifiers) maps boxes and maps back onto the photo.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ import torch.nn.functional as F
 import torchvision.ops
 from torch import nn
 
+from hub_models import framing
 from hub_models.assets import COCO_NAMES, YOLOV3_TINY_CFG, YOLOV3_TINY_WEIGHTS, verified_path
 from hub_models.cache import cache_size
 from hub_models.darknet import load_darknet
 from hub_models.errors import UserInputError, shown
+from hub_models.framing import Geometry, place, stretch
 from hub_models.hub import (
     PREPROCESSOR_FILE,
     Task,
@@ -66,51 +68,21 @@ CURATED_HUB_DETECTORS: list[tuple[str, str]] = [
 
 
 @dataclass(frozen=True)
-class Geometry:
-    """Where the photo sits inside the network input: ``top, left, height, width`` in input pixels."""
-
-    image_size: tuple[int, int]
-    top: int
-    left: int
-    height: int
-    width: int
-
-    def boxes_to_image(self, boxes: np.ndarray) -> np.ndarray:
-        """Corners ``(..., 4)`` in network-input pixels -> photo pixels, clipped to the photo."""
-        image_h, image_w = self.image_size
-        scale = np.array([image_w / self.width, image_h / self.height] * 2)
-        offset = np.array([self.left, self.top] * 2)
-        moved = (np.asarray(boxes, dtype=np.float64) - offset) * scale
-        return np.clip(moved, 0, [image_w, image_h, image_w, image_h])
-
-    def map_to_image(self, attribution: np.ndarray) -> np.ndarray:
-        """An HxW map over the network input -> the photo's resolution (the letterbox padding cut away)."""
-        inside = attribution[self.top : self.top + self.height, self.left : self.left + self.width]
-        tensor = torch.from_numpy(np.ascontiguousarray(inside, dtype=np.float32))[None, None]
-        return F.interpolate(tensor, size=self.image_size, mode="bilinear", align_corners=False)[0, 0].numpy()
-
-
-@dataclass(frozen=True)
 class DetectorPreprocessing:
-    """Photo -> network input: RGB in [0, 1], letterboxed or stretched to ``input_size``, then normalised."""
+    """Photo -> network input: RGB in [0, 1], letterboxed (grey padding) or stretched to ``input_size``
+    (``hub_models.framing``), then normalised."""
 
     input_size: tuple[int, int]
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     def prepare(self, image: np.ndarray, letterbox: bool) -> tuple[torch.Tensor, Geometry]:
-        height, width = self.input_size
-        image_h, image_w = image.shape[:2]
-        if letterbox:
-            scale = min(height / image_h, width / image_w)
-            inner = (max(1, round(image_h * scale)), max(1, round(image_w * scale)))
-        else:
-            inner = (height, width)
-        geometry = Geometry((image_h, image_w), (height - inner[0]) // 2, (width - inner[1]) // 2, *inner)
+        image_size = image.shape[:2]
+        geometry = framing.letterbox(image_size, self.input_size) if letterbox else stretch(image_size, self.input_size)
         pixels = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255.0
+        inner = (geometry.height, geometry.width)
         resized = F.interpolate(pixels, size=inner, mode="bilinear", antialias=True).clamp_(0.0, 1.0)
-        canvas = torch.full((1, 3, height, width), LETTERBOX_GREY)
-        canvas[:, :, geometry.top : geometry.top + inner[0], geometry.left : geometry.left + inner[1]] = resized
+        canvas = place(resized, geometry, LETTERBOX_GREY)
         mean = torch.tensor(self.mean).view(1, 3, 1, 1)
         std = torch.tensor(self.std).view(1, 3, 1, 1)
         return ((canvas - mean) / std).contiguous(), geometry
