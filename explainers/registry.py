@@ -18,8 +18,10 @@ from explainers import (
     lime,
     occlusion,
     rise,
+    rollout,
     saliency,
     smoothgrad,
+    transformer_attribution,
 )
 from explainers.base import Method
 from explainers.presets import PRESETS, Machine, all_params, preset_values
@@ -37,6 +39,8 @@ METHODS: dict[str, Method] = {
         saliency,
         smoothgrad,
         kernel_shap,
+        rollout,
+        transformer_attribution,
         edge_detector,
     )
 }

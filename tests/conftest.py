@@ -114,6 +114,31 @@ def tiny_model() -> LoadedModel:
     )
 
 
+def tiny_vit(seed: int = 0, n_classes: int = 10, tripwire: bool = False) -> nn.Module:
+    """timm's ``vit_tiny_patch16_224`` cut to 2 blocks at 64 px (a class token and a 4x4 patch grid), random
+    weights: the attention methods run on it in milliseconds. ``tripwire``: a ``Tripwire`` after the first block's
+    attention, so a forward pass can fail half-way, after one block's attention was recorded."""
+    import timm
+
+    torch.manual_seed(seed)
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, depth=2, img_size=64, num_classes=n_classes)
+    if tripwire:
+        model.blocks[0].ls1 = Tripwire()  # an identity (no layer scale) on the attention branch of block 0
+    return model
+
+
+@pytest.fixture(scope="session")
+def tiny_vit_model() -> LoadedModel:
+    """``tiny_vit`` as a loaded model (family ViT): where a method gives maps on vision transformers only."""
+    return LoadedModel(
+        name="tiny-vit",
+        module=tiny_vit(),
+        preprocessing=Preprocessing(input_size=(64, 64)),
+        labels=[f"class {i}" for i in range(10)],
+        source={"kind": "test"},
+    )
+
+
 @pytest.fixture(scope="session")
 def mobilenet() -> LoadedModel:
     """The embedded ImageNet MobileNetV2, as the app loads it."""

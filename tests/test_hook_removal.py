@@ -8,10 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import Tripwire, tiny_boxes_detector, tiny_cnn
+from conftest import Tripwire, tiny_boxes_detector, tiny_cnn, tiny_vit
 from torch import nn
 
 from explainers import METHODS, explain
+from explainers.base import CNN
 from explainers.detection import DETECTION_METHODS, explain_box
 from explainers.mlp_dynamics import recorded_outputs
 from explainers.registry import all_params
@@ -49,14 +50,29 @@ def hooks_left(module: nn.Module) -> list[str]:
     return left
 
 
+def tiny_transformer() -> LoadedModel:
+    """The tiny ViT with a ``Tripwire`` after its first block's attention: for the methods that need a ViT."""
+    return LoadedModel("tripwire-vit", tiny_vit(seed=1, tripwire=True), Preprocessing((64, 64)), list("abcdefghij"))
+
+
 @pytest.fixture(scope="module")
 def models() -> dict:
-    return {"classification": tiny_classifier(), "detection": tiny_boxes_detector()}
+    return {"classification": tiny_classifier(), "vit": tiny_transformer(), "detection": tiny_boxes_detector()}
+
+
+def switches(module: nn.Module) -> list:
+    """How a model runs its attention: timm's ``fused_attn`` flags and transformers' implementations, by module."""
+    return [
+        (name, getattr(sub, "fused_attn", None), getattr(getattr(sub, "config", None), "_attn_implementation", None))
+        for name, sub in module.named_modules()
+    ]
 
 
 @pytest.mark.parametrize(("task", "key", "mode"), CASES, ids=[f"{t}-{k}-{m}" for t, k, m in CASES])
 def test_no_hook_is_left_behind(models, task, key, mode):
-    model = models[task]
+    vit_only = task == "classification" and CNN not in METHODS[key].families
+    model = models["vit" if vit_only else task]
+    before = switches(model.module)
     image = np.random.default_rng(0).integers(0, 256, size=(36, 44, 3), dtype=np.uint8)
     params = tiny_settings(TABLES[task], key)
     target = 99 if mode == "bad target" else (0 if task == "detection" else 3)
@@ -82,6 +98,7 @@ def test_no_hook_is_left_behind(models, task, key, mode):
         for tripwire in tripwires:
             tripwire.armed = False
     assert hooks_left(model.module) == []
+    assert switches(model.module) == before, "the attention methods restore the fused attention they turned off"
 
 
 def test_the_recorder_the_sanity_check_and_folding_leave_no_hook_even_when_the_model_raises():

@@ -79,6 +79,10 @@ NOT_SCORED = {
     "edges": "the model-free control: its edge map scores 2.40 here (the face has the edges, the room behind is out of "
     "focus), which is why a localisation measure alone cannot certify a method; the sanity check fails it "
     "(tests/test_sanity.py)",
+    # Vision transformers only (Method.families): they refuse MobileNetV2. Their localisation is measured on the
+    # one real ViT here, DINOv2-small, on chelsea and dog.jpg (tests/test_dinov2.py).
+    "rollout": "reads a ViT's attention: MobileNetV2 has none; scored on DINOv2-small in tests/test_dinov2.py",
+    "chefer": "reads a ViT's attention: MobileNetV2 has none; scored on DINOv2-small in tests/test_dinov2.py",
 }
 """Methods this measure does not score, each with the reason: every registered method is in one table or the other."""
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from explainers import METHODS, Explanation, Method, explain, get_method, validate_params
+from explainers.base import CNN
 from explainers.detection import DETECTION_METHODS, explain_box
 from explainers.registry import all_params
 from hub_models import UserInputError
@@ -25,13 +26,15 @@ def tiny_settings(method: Method) -> dict:
 
 
 @pytest.fixture(scope="module")
-def run(tiny_model, tiny_detector):
-    """``run(task, key, image, target, params)``: a classification method on the tiny CNN (``target`` a class) or a
-    detection method on the tiny detector (``target`` a box id, every box a detection)."""
+def run(tiny_model, tiny_vit_model, tiny_detector):
+    """``run(task, key, image, target, params)``: a classification method on the tiny CNN, or on the tiny ViT for a
+    method that gives maps on vision transformers only (``target`` a class), or a detection method on the tiny
+    detector (``target`` a box id, every box a detection)."""
 
     def explained(task: str, key: str, image: np.ndarray, target: int, params: dict) -> Explanation:
         if task == "classification":
-            return explain(tiny_model, image, key, target=target, params=params)
+            model = tiny_model if CNN in METHODS[key].families else tiny_vit_model
+            return explain(model, image, key, target=target, params=params)
         return explain_box(tiny_detector, image, target, key, params, threshold=1e-6)
 
     return explained
