@@ -141,7 +141,9 @@ def test_the_recorded_softmax_is_the_blocks_own_recomputed_in_numpy_and_the_logi
     normed = normed * block.norm1.weight.numpy() + block.norm1.bias.numpy()
     qkv = normed @ block.attn.qkv.weight.numpy().T + block.attn.qkv.bias.numpy()
     heads, width = block.attn.num_heads, block.attn.head_dim
-    q, k = (qkv[:, i * heads * width : (i + 1) * heads * width].reshape(17, heads, width).transpose(1, 0, 2) for i in (0, 1))
+    q, k = (
+        qkv[:, i * heads * width : (i + 1) * heads * width].reshape(17, heads, width).transpose(1, 0, 2) for i in (0, 1)
+    )
     scores = q @ k.transpose(0, 2, 1) / np.sqrt(width)
     softmax = np.exp(scores - scores.max(-1, keepdims=True))
     softmax /= softmax.sum(-1, keepdims=True)
