@@ -5,7 +5,8 @@ Every detector's ``module`` maps a preprocessed batch (N, 3, H, W) to its boxes 
 network-input pixels. That is the form Xplique's object-detection operator takes, and what D-RISE compares. A box's
 score is ``objectness * max(p)``: for YOLO, Darknet's own score; for DETR-style models (softmax with a "no object"
 class) objectness is ``1 - p(no object)`` and ``p`` the other classes renormalised, so the score is the class
-probability; for sigmoid heads (RT-DETR) objectness is the best class probability and ``p`` is scaled to peak at 1.
+probability; for sigmoid (focal-loss) heads (Conditional DETR, RT-DETR; ``HEAD_SCORING``) objectness is the best class
+probability and ``p`` is scaled to peak at 1.
 
 Images reach the network letterboxed (aspect ratio kept, grey padding, as Darknet does) or stretched;
 ``hub_models.framing.Geometry`` (shared with the classifiers) maps boxes and maps back onto the photo.
@@ -187,13 +188,48 @@ EMBEDDED_DETECTORS = {DEFAULT_DETECTOR: yolov3_tiny}
 # --- transformers detectors from the Hub --------------------------------------------------------------------------
 
 
-class TransformersBoxes(nn.Module):
-    """A transformers detector's queries as rows ``[x1, y1, x2, y2, objectness, p_0 .. p_{C-1}]``."""
+SOFTMAX, SIGMOID = "softmax", "sigmoid"
+HEAD_SCORING = {
+    "detr": SOFTMAX,
+    "yolos": SOFTMAX,
+    "table-transformer": SOFTMAX,
+    "conditional_detr": SIGMOID,
+    "deformable_detr": SIGMOID,
+    "lw_detr": SIGMOID,
+    "rf_detr": SIGMOID,
+    "rt_detr": SIGMOID,
+    "rt_detr_v2": SIGMOID,
+    "d_fine": SIGMOID,
+}
+"""How each transformers detector family scores a query, as its image processor's ``post_process_object_detection``
+does: ``softmax`` over the classes and a last "no object" class (DETR, YOLOS, Table Transformer: DetrImageProcessor
+and YolosImageProcessor), or an independent ``sigmoid`` per class, focal-loss logits with no "no object" class
+(Conditional and Deformable DETR, LW-DETR, RF-DETR; RT-DETR, RT-DETR v2 and D-FINE unless ``use_focal_loss`` is
+off, when RTDetrImageProcessor takes a softmax and drops the last class). Any other family is refused by name."""
 
-    def __init__(self, model: nn.Module, n_classes: int) -> None:
+
+def head_scoring(config: Any) -> str | None:
+    """``softmax`` or ``sigmoid`` for a detector's config (``HEAD_SCORING``), or None for a family not known here."""
+    scoring = HEAD_SCORING.get(getattr(config, "model_type", ""))
+    if scoring == SIGMOID and getattr(config, "use_focal_loss", True) is False:
+        return SOFTMAX
+    return scoring
+
+
+class TransformersBoxes(nn.Module):
+    """A transformers detector's queries as rows ``[x1, y1, x2, y2, objectness, p_0 .. p_{C-1}]``.
+
+    ``scoring`` says how its logits become probabilities (``HEAD_SCORING``): ``softmax`` (C + 1 logits, the last
+    "no object"): objectness is ``1 - p(no object)`` and ``p`` the other classes renormalised, so that
+    ``objectness * p_c`` is the processor's score of class c; ``sigmoid`` (C logits): objectness is the best class's
+    probability and ``p`` the probabilities divided by it, so that ``objectness * p_c`` is ``sigmoid(logit_c)``, the
+    processor's score of (query, c)."""
+
+    def __init__(self, model: nn.Module, n_classes: int, scoring: str = SOFTMAX) -> None:
         super().__init__()
         self.model = model
         self.n_classes = n_classes
+        self.scoring = scoring
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         output = self.model(pixel_values=inputs)
@@ -205,11 +241,17 @@ class TransformersBoxes(nn.Module):
             dim=-1,
         )  # fmt: skip
         logits = output.logits
-        if logits.shape[-1] == self.n_classes + 1:  # softmax with a last "no object" class (DETR, YOLOS)
+        expected = self.n_classes + (1 if self.scoring == SOFTMAX else 0)
+        if logits.shape[-1] != expected:
+            raise UserInputError(
+                f"This detector gives {logits.shape[-1]} scores per box where its {self.n_classes} labels and its "
+                f"{self.scoring} head need {expected}: its config.json does not match its weights."
+            )
+        if self.scoring == SOFTMAX:
             probabilities = logits.softmax(-1)
             objectness = 1.0 - probabilities[..., -1:]
             classes = probabilities[..., :-1] / objectness.clamp_min(1e-9)
-        else:  # independent sigmoids (RT-DETR, Deformable DETR)
+        else:
             probabilities = logits.sigmoid()
             objectness = probabilities.max(dim=-1, keepdim=True).values
             classes = probabilities / objectness.clamp_min(1e-9)
@@ -221,6 +263,16 @@ def load_hub_detector(spec: str) -> LoadedDetector:
     parsed = parse_spec(spec)
     folder, source = fetch_snapshot(parsed, DETECTION)
     config, model, labels = load_transformers(parsed, folder, DETECTION)
+    scoring = head_scoring(config)
+    if scoring is None:
+        raise UserInputError(
+            f"{parsed.repo_id} is a {config.model_type!r} detector, whose boxes and scores this app cannot read yet. "
+            f"It reads these transformers detector families: {', '.join(sorted(HEAD_SCORING))}."
+        )
+    if getattr(model.config, "anchor_image_size", None):
+        # RT-DETR's published configs fix the anchors to a 640x640 input; None makes them from the input's own
+        # feature maps (the same anchors at 640), so the detector runs at MAX_HUB_SIDE too.
+        model.config.anchor_image_size = None
     processor_path = Path(folder) / PREPROCESSOR_FILE
     processor: dict[str, Any] = json.loads(processor_path.read_text()) if processor_path.exists() else {}
     side = min(MAX_HUB_SIDE, *_processor_size(processor.get("size"), None, MAX_HUB_SIDE))
@@ -233,7 +285,7 @@ def load_hub_detector(spec: str) -> LoadedDetector:
     source = {**source, "kind": "transformers", "architecture": (config.architectures or [type(model).__name__])[0]}
     return LoadedDetector(
         name=parsed.key,
-        module=TransformersBoxes(model, len(labels)),
+        module=TransformersBoxes(model, len(labels), scoring),
         preprocessing=preprocessing,
         labels=labels,
         source=source,
