@@ -303,3 +303,13 @@ def test_swin_is_refused_as_windowed_and_left_as_it_was(make):
     after = [(getattr(m, "fused_attn", None), getattr(getattr(m, "config", None), "_attn_implementation", None))
              for m in swin.module.modules()]  # fmt: skip
     assert after == before
+
+
+def test_timm_distilled_deit_reads_the_class_token_past_its_two_prefix_tokens():
+    torch.manual_seed(0)
+    deit = frozen(timm.create_model("deit_tiny_distilled_patch16_224", depth=1, img_size=64, num_classes=10))
+    inputs = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    taken = token_attention(problem_of(deit, inputs), "test", gradients=True)
+    assert (taken.grid.prefix, taken.grid.height, taken.grid.width) == (2, 4, 4)
+    reference = reference_chefer([p.numpy() for p in taken.probabilities], [g.numpy() for g in taken.gradients])
+    close(readout_row(relevance(taken.probabilities, taken.gradients), taken.grid), reference[0, 2:].reshape(4, 4))
