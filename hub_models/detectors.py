@@ -65,6 +65,7 @@ CURATED_HUB_DETECTORS: list[tuple[str, str]] = [
     ("hustvl/yolos-tiny (transformers, COCO)", "hustvl/yolos-tiny"),
     ("facebook/detr-resnet-50 (transformers, COCO)", "facebook/detr-resnet-50"),
     ("PekingU/rtdetr_r18vd (transformers, COCO)", "PekingU/rtdetr_r18vd"),
+    ("microsoft/conditional-detr-resnet-50 (transformers, COCO)", "microsoft/conditional-detr-resnet-50"),
 ]
 
 
