@@ -28,7 +28,7 @@ def test_a_bad_parameter_shows_a_message_and_the_page_keeps_working(page, artifa
     page.get_by_role("option", name="Grad-CAM", exact=True).click()
     page.get_by_label("layer").fill("no.such.layer")
     page.locator("#cnn-explain").click()
-    page.get_by_text("is not a spatial feature map").first.wait_for(timeout=60_000)
+    page.get_by_text("is not a spatial map of the image").first.wait_for(timeout=60_000)
     page.screenshot(path=str(artifacts / "cnn_tab_error.png"), full_page=True)
     page.get_by_label("layer").fill("")
     page.locator("#cnn-explain").click()

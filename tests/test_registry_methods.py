@@ -108,7 +108,7 @@ def test_grad_cam_layer_override_and_bad_layer(tiny_model):
     early = explain(tiny_model, image, "gradcam", target=1, params={"layer": "1"}).attribution
     late = explain(tiny_model, image, "gradcam", target=1, params={"layer": ""}).attribution
     assert not np.allclose(early, late)
-    with pytest.raises(UserInputError, match="not a spatial feature map"):
+    with pytest.raises(UserInputError, match="not a spatial map of the image"):
         explain(tiny_model, image, "gradcam", target=1, params={"layer": "8"})
 
 
