@@ -35,7 +35,6 @@ def main() -> None:
     import numpy as np
 
     from explainers.compare import DEFAULT_METHODS, compare, comparison_seconds
-    from explainers.explain import resize_map
     from explainers.faithfulness import FaithfulnessSettings, faithfulness
     from explainers.runtime import import_xplique
     from explainers.throughput import measure
@@ -74,7 +73,7 @@ def main() -> None:
 
     gradcam = runs[-1][1][0]
     target = gradcam.explanation.target
-    attribution = resize_map(gradcam.explanation.attribution, model.preprocessing.input_size)
+    attribution = gradcam.explanation.input_map
     inputs = model.preprocessing.to_tensor(image)
     settings = FaithfulnessSettings()
     wrapped = xplique.wrappers.TorchWrapper(model.module, device="cpu", requires_grad=False)

@@ -127,7 +127,7 @@ def problem_for(setup: Setup, inputs: torch.Tensor, model: nn.Module) -> Problem
     """The ``Problem`` our methods and Xplique's bridge receive, with ``inputs`` in the format under test."""
     from explainers.explain import build_problem
 
-    return replace(build_problem(setup.model, setup.image, setup.target, model), inputs=inputs)
+    return replace(build_problem(setup.model, setup.image, setup.target, model, FRAMING), inputs=inputs)
 
 
 def xplique_peer(key: str) -> PeerRun:
@@ -329,7 +329,7 @@ def run_ours(setup: Setup, key: str, params: dict[str, Any]) -> Explanation:
     """``explain()`` as the app calls it (an ``Explanation``)."""
     from explainers import explain
 
-    return explain(setup.model, setup.image, key, target=setup.target, params=params)
+    return explain(setup.model, setup.image, key, target=setup.target, params=params, framing=FRAMING)
 
 
 def run_peer(setup: Setup, peer: Peer, params: dict[str, Any], inputs: torch.Tensor) -> tuple[float, np.ndarray, int]:
@@ -538,6 +538,11 @@ def peer_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+FRAMING = "whole image"
+"""The photo is resized to the input size once (``make_setup``); framed whole at that size it reaches the model
+unchanged, whereas the default crop framing would resize and crop it again."""
+
+
 def make_setup(model: LoadedModel, peer_module: nn.Module) -> Setup:
     """The photo resized to the model's input size (no resizing left in any pipeline) and what follows from it."""
     import numpy as np
@@ -548,8 +553,8 @@ def make_setup(model: LoadedModel, peer_module: nn.Module) -> Setup:
 
     height, width = model.preprocessing.input_size
     image = np.asarray(Image.fromarray(example_photo("chelsea")).resize((width, height), Image.Resampling.BILINEAR))
-    inputs = model.preprocessing.to_tensor(image)
-    target = int(model.top_k(image, 1)[0][0])
+    inputs = model.preprocessing.to_tensor(image, FRAMING)
+    target = int(model.top_k(image, 1, FRAMING)[0][0])
     return Setup(model, image, inputs, target, resolve_layer(model.module, inputs, ""), peer_module)
 
 

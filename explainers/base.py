@@ -131,3 +131,21 @@ class Explanation:
     seconds: float
     backend: str
     extra: dict[str, Any] = field(default_factory=dict)
+    framing: str | None = None
+    """How a classifier saw the photo (``hub_models.framing``: "crop" or "whole image"); None for a detection (its
+    ``extra`` says whether it was letterboxed)."""
+    crop_box: tuple[int, int, int, int] | None = None
+    """Where the model looked: ``(left, top, right, bottom)`` in photo pixels; None: the whole photo. Outside it the
+    map is 0 (no attribution: the model never saw those pixels), which keeps its sums, its signs and the .npy's shape
+    honest; what compares maps or scores them reads ``seen`` or ``input_map`` instead."""
+    input_map: np.ndarray | None = None
+    """The map at the model's input resolution, over the framed input the model saw (padding included), before it
+    was placed on the photo: what faithfulness metrics perturb."""
+
+    @property
+    def seen(self) -> np.ndarray:
+        """The map inside ``crop_box``: the part of the photo the model saw."""
+        if self.crop_box is None:
+            return self.attribution
+        left, top, right, bottom = self.crop_box
+        return self.attribution[top:bottom, left:right]

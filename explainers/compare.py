@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Cost, Explanation, ProgressFn
-from explainers.explain import estimate, explain, resize_map
+from explainers.explain import estimate, explain
 from explainers.faithfulness import Faithfulness, FaithfulnessSettings, faithfulness
 from explainers.limits import check_work
 from explainers.presets import machine_of
 from explainers.registry import METHODS, PRESETS, get_method, validate_params
 from explainers.throughput import measure
 from hub_models.errors import UserInputError, shown
+from hub_models.framing import DEFAULT_FRAMING, check_framing
 from hub_models.loaded_model import LoadedModel
 
 DEFAULT_METHODS = ("gradcam", "occlusion", "rise", "integrated_gradients", "lime")
@@ -90,16 +91,20 @@ def compare(
     progress: ProgressFn | None = None,
     settings: FaithfulnessSettings = FaithfulnessSettings(),
     seed: int = 0,
+    framing: str = DEFAULT_FRAMING,
 ) -> list[Compared]:
-    """Each method's map at ``preset`` for the same target, scored with the same seeded MuFidelity masks."""
+    """Each method's map at ``preset`` for the same target, scored with the same seeded MuFidelity masks. Every map
+    and every score sees the image framed the same way (``framing``); the scores perturb the framed input the
+    model saw, ranked by the map at the model's resolution (``Explanation.input_map``)."""
     keys = chosen_methods(methods)
     check_work(
         comparison_evaluations(model, keys, preset, settings),
         f"Comparing {len(keys)} methods at their {preset} presets (faithfulness scoring included)",
         "Choose fewer methods or the fast preset.",
     )
-    target_index = model.resolve_target(target, image)
-    inputs = model.preprocessing.to_tensor(image)
+    framing = check_framing(framing)
+    target_index = model.resolve_target(target, image, framing)
+    inputs = model.preprocessing.to_tensor(image, framing)
     results = []
     for index, key in enumerate(keys):
         name = METHODS[key].name
@@ -108,17 +113,10 @@ def compare(
             if progress is not None:
                 progress((index + 0.8 * done) / len(keys), f"{name} ({index + 1} of {len(keys)}): {text}")
 
-        explanation = explain(model, image, key, target_index, {"preset": preset}, report)
+        explanation = explain(model, image, key, target_index, {"preset": preset}, report, framing=framing)
         report(1.0, "scoring faithfulness")
         started = time.perf_counter()
-        scores = faithfulness(
-            model.module,
-            inputs,
-            target_index,
-            resize_map(explanation.attribution, model.preprocessing.input_size),
-            settings,
-            seed,
-        )
+        scores = faithfulness(model.module, inputs, target_index, explanation.input_map, settings, seed)
         results.append(Compared(explanation, scores, time.perf_counter() - started))
     if progress is not None:
         progress(1.0, "done")

@@ -20,6 +20,7 @@ from explainers.presets import all_params, machine_of
 from explainers.registry import METHODS, get_method, parse_params, validate_params
 from explainers.runtime import import_xplique
 from explainers.throughput import predicted_seconds, record_run
+from hub_models.framing import DEFAULT_FRAMING, check_framing
 from hub_models.loaded_model import LoadedModel
 
 
@@ -73,13 +74,21 @@ def resize_map(attribution: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)[0, 0].numpy()
 
 
-def build_problem(model: LoadedModel, image: np.ndarray, target: int, counting: CountingModel) -> Problem:
-    """What a method receives: the preprocessed input and its RGB pixels at the model's size, through ``counting``."""
-    resized = model.preprocessing.resize(image)  # once: an antialiased resize of a large photo takes tens of ms
+def build_problem(
+    model: LoadedModel, image: np.ndarray, target: int, counting: CountingModel, framing: str = DEFAULT_FRAMING
+) -> Problem:
+    """What a method receives: the preprocessed input and its RGB pixels at the model's size, framed as ``framing``
+    says, through ``counting``."""
+    return _problem(model, model.preprocessing.resize(image, framing), target, counting)
+
+
+def _problem(model: LoadedModel, framed: torch.Tensor, target: int, counting: CountingModel) -> Problem:
+    """A ``Problem`` from the framed pixels in [0, 1] (prepared once: an antialiased resize of a large photo takes
+    milliseconds)."""
     return Problem(
         model=counting,
-        inputs=model.preprocessing.normalise(resized),
-        rgb=resized[0].permute(1, 2, 0).numpy(),
+        inputs=model.preprocessing.normalise(framed),
+        rgb=framed[0].permute(1, 2, 0).numpy(),
         target=target,
         n_classes=model.n_classes,
     )
@@ -93,9 +102,13 @@ def explain(
     params: str | dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
     *,
+    framing: str = DEFAULT_FRAMING,
     record_timing: bool = True,
 ) -> Explanation:
     """Explain ``model``'s score for ``target`` (blank: top-1) on an HxWx3 uint8 image; the map has the image's size.
+
+    ``framing`` (``hub_models.framing``): "crop", the model's own preprocessing, or "whole image", letterboxed. The
+    map is placed on the part of the photo the model saw (``Explanation.crop_box``) and is 0 outside it.
 
     ``record_timing=False`` for a throwaway model (a sanity check's randomised copy): its run teaches the cost model
     nothing, and recording it would first measure the copy's raw throughput (seconds to a minute on a busy CPU).
@@ -104,9 +117,11 @@ def explain(
     values = validate_params(spec, parse_params(params), machine_of(model))
     cost = spec.cost(values, model.preprocessing.input_size)
     check_work(cost.evaluations, f"{spec.name} with these parameters")
-    target_index = model.resolve_target(target, image)
+    framing = check_framing(framing)
+    target_index = model.resolve_target(target, image, framing)
     counting = CountingModel(model.module, cost.evaluations, progress)
-    problem = build_problem(model, image, target_index, counting)
+    framed, geometry = model.preprocessing.prepare(image, framing)
+    problem = _problem(model, framed, target_index, counting)
     check_applies(spec, METHODS, problem.model, problem.inputs)
     if spec.stochastic:  # ~0.6 ms (torch.manual_seed queues a CUDA seed with its stack trace): a tenth of Grad-CAM
         seed_everything(values["seed"], tensorflow=spec.backend == "xplique")
@@ -117,9 +132,8 @@ def explain(
         record_run(model.module, model.preprocessing.input_size, spec.key, cost, seconds)
     if not np.isfinite(raw).all():  # a check is a quarter of the cost of cleaning a map that needs none
         raw = np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)
-    attribution = resize_map(raw, image.shape[:2])
     return Explanation(
-        attribution=attribution,
+        attribution=geometry.map_to_image(raw),
         method=spec.name,
         method_key=spec.key,
         task="classification",
@@ -129,4 +143,7 @@ def explain(
         evaluations=counting.evaluations,
         seconds=seconds,
         backend=spec.backend,
+        framing=framing,
+        crop_box=geometry.crop_box,
+        input_map=raw.astype(np.float32, copy=False),
     )

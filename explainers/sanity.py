@@ -31,6 +31,7 @@ from explainers.presets import machine_of
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.versions import package_versions
 from hub_models.errors import UserInputError
+from hub_models.framing import DEFAULT_FRAMING, check_framing
 from hub_models.hooks import temporary_hooks
 from hub_models.loaded_model import LoadedModel
 
@@ -99,6 +100,10 @@ class SanityResult:
     params: dict[str, Any]
     seed: int
     stages: list[Stage]
+    framing: str = DEFAULT_FRAMING
+    crop_box: tuple[int, int, int, int] | None = None
+    """The part of the photo the model saw (``Explanation.crop_box``): the similarities compare the maps there only,
+    since outside it every map is 0 and would agree by construction."""
 
     @property
     def final(self) -> Stage:
@@ -157,7 +162,9 @@ class SanityResult:
             "target": {"index": self.target, "label": self.target_label},
             "parameters": self.params,
             "randomisation_seed": self.seed,
-            "similarity": "Spearman rank correlation and SSIM of |map| scaled to [0, 1], against step 0",
+            "framing": self.framing,
+            "crop_box": list(self.crop_box) if self.crop_box is not None else None,
+            "similarity": "Spearman rank correlation and SSIM of |map| scaled to [0, 1] in crop_box, against step 0",
             "threshold": SPEARMAN_THRESHOLD,
             "mean_spearman": round(self.mean_spearman, 4),
             "passes": self.passes,
@@ -252,10 +259,12 @@ def similarity(original: np.ndarray, randomised: np.ndarray) -> tuple[float, flo
     return rho, float(structural_similarity(a, b, data_range=1.0))
 
 
-def check_steps(model: LoadedModel, image: np.ndarray, steps: Any) -> tuple[int, list[Block]]:
+def check_steps(
+    model: LoadedModel, image: np.ndarray, steps: Any, framing: str = DEFAULT_FRAMING
+) -> tuple[int, list[Block]]:
     """``steps`` as a whole number in range for this model, and the model's blocks; a clear error otherwise."""
     steps = STEPS.check(steps, "Sanity check")
-    blocks = parameter_blocks(model.module, model.preprocessing.to_tensor(image))
+    blocks = parameter_blocks(model.module, model.preprocessing.to_tensor(image, framing))
     if steps > len(blocks):
         raise UserInputError(
             f"{model.name} has {len(blocks)} blocks of layers to randomise, so the sanity check can take at most "
@@ -293,6 +302,7 @@ def cascading_randomisation(
     steps: Any = STEPS.default,
     seed: int = 0,
     progress: ProgressFn | None = None,
+    framing: str = DEFAULT_FRAMING,
 ) -> SanityResult:
     """Explain ``image`` with ``method`` on ``model``, then after each cumulative randomisation stage.
 
@@ -310,8 +320,9 @@ def cascading_randomisation(
         f"A sanity check of {spec.name} ({runs} runs: the original model and {runs - 1} randomisation steps)",
         "Use fewer steps, or ask less of the method (the fast preset, fewer samples).",
     )
-    steps, blocks = check_steps(model, image, steps)
-    target_index = model.resolve_target(target, image)
+    framing = check_framing(framing)
+    steps, blocks = check_steps(model, image, steps, framing)
+    target_index = model.resolve_target(target, image, framing)
 
     def report(step: int) -> ProgressFn:
         def update(done: float, text: str) -> None:
@@ -321,8 +332,8 @@ def cascading_randomisation(
         return update
 
     start = time.perf_counter()
-    original = explain(model, image, spec.key, target_index, values, report(0))
-    if not scaled(original.attribution).any():
+    original = explain(model, image, spec.key, target_index, values, report(0), framing=framing)
+    if not scaled(original.seen).any():
         raise UserInputError(
             f"{spec.name}'s map for {original.target_label!r} is blank on this image, so there is nothing to compare. "
             "Try another method or image."
@@ -333,8 +344,10 @@ def cascading_randomisation(
         report(step)(0.0, f"randomising down to {stage[-1].name}")
         start = time.perf_counter()
         randomise(copied.module, [name for block in stage for name in block.members], seed + step)
-        result = explain(copied, image, spec.key, target_index, values, report(step), record_timing=False)
-        rho, ssim = similarity(original.attribution, result.attribution)
+        result = explain(
+            copied, image, spec.key, target_index, values, report(step), framing=framing, record_timing=False
+        )
+        rho, ssim = similarity(original.seen, result.seen)
         seconds = time.perf_counter() - start
         stages.append(Stage(step, tuple(block.name for block in stage), result.attribution, rho, ssim, seconds))
     return SanityResult(
@@ -347,4 +360,6 @@ def cascading_randomisation(
         params=original.params,
         seed=seed,
         stages=stages,
+        framing=framing,
+        crop_box=original.crop_box,
     )

@@ -17,8 +17,8 @@ CURATED_HUB_MODELS: list[tuple[str, str]] = [
 
 
 def model_card(model: LoadedModel) -> str:
-    """Id (linked), revision, license, parameter count (as published), input size, classes, batch norms folded and
-    download size, as Markdown."""
+    """Id (linked), revision, license, parameter count (as published), input size, classes, the evaluation
+    preprocessing, batch norms folded and download size, as Markdown."""
     source = model.source
     parameters = int(source.get("parameters") or sum(p.numel() for p in model.module.parameters()))
     height, width = model.preprocessing.input_size
@@ -32,6 +32,7 @@ def model_card(model: LoadedModel) -> str:
         f"license {source.get('license', 'unknown')} · {_count(parameters)} parameters · "
         f"input {height}x{width} · {model.n_classes:,} classes"
     )
+    lines.append(f"preprocessing (framing 'crop'): {model.preprocessing.describe()}")
     if int(source.get("batch_norms_folded") or 0):
         folded = source["batch_norms_folded"]
         lines.append(f"{folded} batch norms folded into their convolutions (same outputs, faster)")

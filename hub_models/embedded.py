@@ -11,6 +11,23 @@ from hub_models.assets import MOBILENET_V2_IMAGENET, verified_path
 from hub_models.loaded_model import LoadedModel, Preprocessing
 
 
+def published_transforms(weights: torchvision.models.WeightsEnum) -> Preprocessing:
+    """The weights' published evaluation transforms (``weights.transforms()``: torchvision's ``ImageClassification``
+    preset, run on a PIL image): the shorter side resized to ``resize_size``, the centre ``crop_size`` kept."""
+    preset = weights.transforms()
+    crop, edge = preset.crop_size[0], preset.resize_size[0]
+    return Preprocessing(
+        input_size=(crop, crop),
+        mean=tuple(preset.mean),  # type: ignore[arg-type]
+        std=tuple(preset.std),  # type: ignore[arg-type]
+        interpolation=preset.interpolation.value,
+        scaling="shortest_edge",
+        resize_size=(edge, edge),
+        backend="pil",
+        origin=f"torchvision's published transforms of {weights}",
+    )
+
+
 def mobilenet_v2() -> LoadedModel:
     """torchvision's official MobileNetV2 IMAGENET1K_V1 checkpoint (71.9% top-1)."""
     weights = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1
@@ -20,7 +37,7 @@ def mobilenet_v2() -> LoadedModel:
     return LoadedModel(
         name="mobilenet_v2",
         module=module,
-        preprocessing=Preprocessing(input_size=(224, 224)),
+        preprocessing=published_transforms(weights),
         labels=list(weights.meta["categories"]),
         source={
             "kind": "embedded",

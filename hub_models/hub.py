@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from safetensors import SafetensorError
 from torch import nn
 
 from hub_models.errors import UserInputError
-from hub_models.loaded_model import LoadedModel, Preprocessing
+from hub_models.loaded_model import PIL_FILTERS, LoadedModel, Preprocessing
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
 REPO_ID = re.compile(rf"{_NAME}/{_NAME}")
@@ -39,8 +40,8 @@ REVISION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,126}[A-Za-z0-9])?")
 MAX_SPEC_LENGTH = 230
 PICKLE_SUFFIXES = (".bin", ".pth", ".pt", ".ckpt", ".pkl", ".pickle")
 PREPROCESSOR_FILE = "preprocessor_config.json"
-INTERPOLATIONS = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic"}
-PIL_RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic"}
+DEFAULT_CROP_PCT = 0.875
+"""timm's crop_pct when a pretrained config has none (``timm.data.DEFAULT_CROP_PCT``)."""
 CACHE_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 CACHE_READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EEXIST}
 """What a write into the HF cache fails with when the disk is full, or the folder cannot be written or created."""
@@ -303,7 +304,7 @@ def check_transformers_config(parsed: HubSpec, config: dict[str, Any], task: Tas
 
 def _timm_model(parsed: HubSpec, folder: Path, config: dict[str, Any], source: dict[str, str]) -> LoadedModel:
     import timm
-    from timm.data import ImageNetInfo
+    from timm.data import ImageNetInfo, resolve_data_config
 
     try:
         module = timm.create_model("local-dir:" + str(folder), pretrained=True)
@@ -324,15 +325,46 @@ def _timm_model(parsed: HubSpec, folder: Path, config: dict[str, Any], source: d
         labels = list(ImageNetInfo().label_descriptions())
     else:
         labels = [f"class {i}" for i in range(n_classes)]
-    input_size = tuple(int(v) for v in cfg.get("input_size", (3, 224, 224))[1:])
-    preprocessing = Preprocessing(
-        input_size=input_size,  # type: ignore[arg-type]
-        mean=_three(cfg.get("mean"), (0.485, 0.456, 0.406)),
-        std=_three(cfg.get("std"), (0.229, 0.224, 0.225)),
-        interpolation=INTERPOLATIONS.get(str(cfg.get("interpolation", "bilinear")), "bilinear"),
-    )
+    try:
+        data_config = resolve_data_config(pretrained_cfg=cfg)
+    except (AssertionError, KeyError, TypeError, ValueError) as error:
+        raise UserInputError(f"{parsed.repo_id} has a data config timm cannot read: {error}") from error
+    preprocessing = timm_preprocessing(data_config)
     source = {**source, "kind": "timm", "architecture": str(config["architecture"])}
     return LoadedModel(name=parsed.key, module=module, preprocessing=preprocessing, labels=labels, source=source)
+
+
+def timm_preprocessing(data_config: dict[str, Any]) -> Preprocessing:
+    """What ``timm.data.create_transform(**data_config)`` does at evaluation (``transforms_imagenet_eval``), as a
+    ``Preprocessing``: the sides scaled to ``floor(input / crop_pct)``, then per ``crop_mode``: ``center`` (the
+    default) keeps the aspect ratio until the shorter side fits and crops the centre; ``squash`` stretches and crops
+    the centre; ``border`` keeps the aspect ratio until the longer side fits and pads with the mean colour. Resized
+    with PIL, as timm's transforms are run on a PIL image."""
+    height, width = (int(v) for v in data_config["input_size"][1:])
+    crop_pct = float(data_config.get("crop_pct") or DEFAULT_CROP_PCT)
+    scale = (math.floor(height / crop_pct), math.floor(width / crop_pct))
+    mean = _three(data_config.get("mean"), (0.485, 0.456, 0.406))
+    interpolation = str(data_config.get("interpolation") or "bilinear")
+    if interpolation not in PIL_FILTERS:
+        interpolation = "bicubic"  # "random" is a training choice; timm evaluates its models with bicubic by default
+    common = {
+        "input_size": (height, width),
+        "mean": mean,
+        "std": _three(data_config.get("std"), (0.229, 0.224, 0.225)),
+        "interpolation": interpolation,
+        "resize_size": scale,
+        "backend": "pil",
+    }
+    mode = data_config.get("crop_mode") or "center"
+    origin = f"timm pretrained config, crop_pct {crop_pct:g}, crop_mode {mode}"
+    if mode == "squash":
+        return Preprocessing(**common, scaling="squash", origin=origin)
+    if mode == "border":
+        fill = tuple(round(255 * v) / 255 for v in mean)
+        return Preprocessing(**common, scaling="keep_ratio", keep_ratio_longest=1.0, crop_fill=fill, origin=origin)
+    if scale[0] == scale[1]:
+        return Preprocessing(**common, scaling="shortest_edge", origin=origin)
+    return Preprocessing(**common, scaling="keep_ratio", origin=origin)
 
 
 def _three(values: Any, default: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -387,19 +419,87 @@ def load_transformers(parsed: HubSpec, folder: Path, task: Task) -> tuple[Any, n
 
 def _transformers_model(parsed: HubSpec, folder: Path, source: dict[str, str]) -> LoadedModel:
     config, model, labels = load_transformers(parsed, folder, CLASSIFICATION)
-    processor = json.loads((folder / PREPROCESSOR_FILE).read_text()) if (folder / PREPROCESSOR_FILE).exists() else {}
     image_size = getattr(config, "image_size", 224)
-    preprocessing = Preprocessing(
-        input_size=_processor_size(
-            processor.get("size"), processor.get("crop_size") if processor.get("do_center_crop") else None, image_size
-        ),
-        mean=_three(processor.get("image_mean"), (0.5, 0.5, 0.5) if processor else (0.485, 0.456, 0.406)),
-        std=_three(processor.get("image_std"), (0.5, 0.5, 0.5) if processor else (0.229, 0.224, 0.225)),
-        interpolation=PIL_RESAMPLE.get(processor.get("resample"), "bilinear"),
-    )
+    if (folder / PREPROCESSOR_FILE).exists():
+        preprocessing = transformers_preprocessing(_image_processor(parsed, folder))
+    else:  # no processor: the model's own input size, squashed, ImageNet statistics
+        side = image_size if isinstance(image_size, int) else 224
+        preprocessing = Preprocessing(input_size=(side, side), origin="no image processor: the config's image_size")
     source = {**source, "kind": "transformers", "architecture": (config.architectures or [type(model).__name__])[0]}
     return LoadedModel(
         name=parsed.key, module=LogitsOnly(model), preprocessing=preprocessing, labels=labels, source=source
+    )
+
+
+def _image_processor(parsed: HubSpec, folder: Path) -> Any:
+    """The repo's image processor as ``AutoImageProcessor`` builds it (transformers 5: the fast, torchvision one)."""
+    import transformers
+
+    try:
+        return transformers.AutoImageProcessor.from_pretrained(folder, trust_remote_code=False)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UserInputError(
+            f"{parsed.repo_id}: its {PREPROCESSOR_FILE} could not be read by transformers {transformers.__version__}: "
+            f"{str(error).splitlines()[0]}"
+        ) from error
+
+
+def transformers_preprocessing(processor: Any) -> Preprocessing:
+    """What a transformers image processor does to one image, as a ``Preprocessing`` (``tensor`` backend: the fast
+    processors resize the uint8 tensor with torchvision, antialiased, and crop with ``int()`` offsets):
+
+    - resize (``do_resize``): ``size`` as height and width squashes; ``shortest_edge`` keeps the aspect ratio; a
+      ConvNeXt-style processor (``crop_pct``, e.g. microsoft/resnet-50 and facebook/convnext-tiny-224) below 384 px
+      resizes the shorter side to ``int(shortest_edge / crop_pct)`` and crops the centre ``shortest_edge`` square;
+    - centre crop to ``crop_size`` (``do_center_crop``); a ``shortest_edge`` resize without one gives inputs of
+      varying shape, so the centre ``shortest_edge`` square is kept;
+    - rescale (``rescale_factor``, and EfficientNet's ``rescale_offset``) and normalise (and EfficientNet's
+      ``include_top``, a second division by the std), folded into one mean and std over pixels in [0, 1].
+
+    Not reproduced: MobileViT's BGR channel order, LeViT's and PoolFormer's own resize rules (their processors
+    override ``resize``); those models get the standard steps of their ``size`` and ``crop_size``.
+    """
+    from transformers.image_utils import pil_torch_interpolation_mapping
+
+    size, crop = processor.size, processor.crop_size
+    resample = processor.resample if processor.resample is not None else 2
+    mode = pil_torch_interpolation_mapping.get(resample, resample)
+    interpolation = str(getattr(mode, "value", mode))
+    edge = getattr(size, "shortest_edge", None) if processor.do_resize else None
+    height, width = (getattr(size, "height", None), getattr(size, "width", None)) if processor.do_resize else (0, 0)
+    name = type(processor).__name__
+    crop_pct = getattr(processor, "crop_pct", None)
+    if edge and crop_pct and name.startswith("ConvNext"):
+        if edge < 384:
+            resized, scaling, input_size = int(edge / crop_pct), "shortest_edge", (edge, edge)
+            resize_size: tuple[int, int] | None = (resized, resized)
+        else:
+            resize_size, scaling, input_size = (edge, edge), "squash", (edge, edge)
+    elif edge:
+        resize_size, scaling, input_size = (edge, edge), "shortest_edge", (edge, edge)
+    elif height and width:
+        resize_size, scaling, input_size = (height, width), "squash", (height, width)
+    else:
+        raise UserInputError(f"{name} with size {size} is an image processor this app cannot reproduce yet.")
+    if processor.do_center_crop and getattr(crop, "height", None) and getattr(crop, "width", None):
+        input_size = (crop.height, crop.width)
+    rescale = float(processor.rescale_factor) * 255.0 if processor.do_rescale else 255.0
+    offset = 1.0 if processor.do_rescale and getattr(processor, "rescale_offset", False) else 0.0
+    mean = _three(processor.image_mean, (0.0, 0.0, 0.0)) if processor.do_normalize else (0.0, 0.0, 0.0)
+    std = _three(processor.image_std, (1.0, 1.0, 1.0)) if processor.do_normalize else (1.0, 1.0, 1.0)
+    # EfficientNet's include_top divides by the std once more.
+    top = _three(processor.image_std, (1.0, 1.0, 1.0)) if getattr(processor, "include_top", False) else (1.0, 1.0, 1.0)
+    # ((p * r - offset - m) / s) / t over pixels p in [0, 1], r = 255 * factor: (p - (m + offset) / r) / (s * t / r)
+    return Preprocessing(
+        input_size=input_size,
+        mean=tuple((m + offset) / rescale for m in mean),  # type: ignore[arg-type]
+        std=tuple(s * t / rescale for s, t in zip(std, top, strict=True)),  # type: ignore[arg-type]
+        interpolation=interpolation,
+        scaling=scaling,
+        resize_size=resize_size,
+        crop_rounding="floor",
+        backend="tensor",
+        origin=f"transformers {name}",
     )
 
 

@@ -56,12 +56,15 @@ def lstm_command(
     )
 
 
-def sanity_command(model: str, method: str, steps: int, url: str = "http://127.0.0.1:7860") -> str:
+def sanity_command(
+    model: str, method: str, steps: int, framing: str = "crop", url: str = "http://127.0.0.1:7860"
+) -> str:
     """The sanity check has no CLI subcommand: the call to the running app's ``/sanity_check`` that repeats it."""
-    image, model, method, url = (json.dumps(text) for text in (IMAGE_PLACEHOLDER, model, method, url))
+    image, model, method, framing, url = (json.dumps(text) for text in (IMAGE_PLACEHOLDER, model, method, framing, url))
     call = (
         "from gradio_client import Client, handle_file; "
-        f'print(Client({url}).predict(handle_file({image}), {model}, {method}, {steps}, api_name="/sanity_check"))'
+        f"print(Client({url}).predict(handle_file({image}), {model}, {method}, {steps}, {framing}, "
+        'api_name="/sanity_check"))'
     )
     return shlex.join(["python", "-c", call])
 

@@ -17,6 +17,9 @@ SEQUENTIAL_COLORMAP = "inferno"
 DIVERGING_COLORMAP = "RdBu_r"
 BOX_COLOUR = "#39ff14"
 BOX_HALO = "#000000"
+SEEN_EDGE = "#ffffff"
+UNSEEN_BRIGHTNESS = 0.35
+"""Outside the part of the photo the model saw, the photo is drawn at this brightness, with no map over it."""
 BOX_PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45")
 
 
@@ -26,9 +29,20 @@ def is_signed(attribution: np.ndarray) -> bool:
     return low < 0 < high and -low > 0.05 * high
 
 
-def overlay_figure(image: np.ndarray, attribution: np.ndarray, title: str, alpha: float = 0.55) -> np.ndarray:
-    """The image with the map drawn over it and a labelled colour bar, as an RGB uint8 array."""
-    return _figure_rgb(_overlay(image, attribution, title, alpha)[0])
+def overlay_figure(
+    image: np.ndarray,
+    attribution: np.ndarray,
+    title: str,
+    alpha: float = 0.55,
+    crop_box: Sequence[int] | None = None,
+) -> np.ndarray:
+    """The image with the map drawn over it and a labelled colour bar, as an RGB uint8 array.
+
+    ``crop_box``: the part of the photo the model saw, ``(left, top, right, bottom)`` in photo pixels (an
+    ``Explanation``'s ``crop_box``). The map is drawn only inside it, outlined, and scaled to its values there; the
+    rest of the photo is dimmed, so nothing the model never saw looks explained. None: the whole photo.
+    """
+    return _figure_rgb(_overlay(image, attribution, title, alpha, crop_box)[0])
 
 
 def box_overlay_figure(
@@ -42,11 +56,21 @@ def box_overlay_figure(
     return _figure_rgb(figure)
 
 
-def _overlay(image: np.ndarray, attribution: np.ndarray, title: str, alpha: float) -> tuple[Figure, Axes]:
+def _overlay(
+    image: np.ndarray, attribution: np.ndarray, title: str, alpha: float, crop_box: Sequence[int] | None = None
+) -> tuple[Figure, Axes]:
     height, width = image.shape[:2]
     figure = Figure(figsize=(6.4, 6.4 * height / width), dpi=100)
     axes = figure.add_subplot()
-    axes.imshow(image)
+    left, top, right, bottom = (int(v) for v in (crop_box or (0, 0, width, height)))
+    cropped = (left, top, right, bottom) != (0, 0, width, height)
+    if cropped:
+        attribution = attribution[top:bottom, left:right]
+        dimmed = (image.astype(np.float32) * UNSEEN_BRIGHTNESS).astype(np.uint8)
+        dimmed[top:bottom, left:right] = image[top:bottom, left:right]
+        axes.imshow(dimmed)
+    else:
+        axes.imshow(image)
     if is_signed(attribution):
         bound = float(np.abs(attribution).max())
         colormap, norm, label = (
@@ -57,7 +81,14 @@ def _overlay(image: np.ndarray, attribution: np.ndarray, title: str, alpha: floa
     else:
         low, high = float(attribution.min()), float(attribution.max())
         colormap, norm, label = SEQUENTIAL_COLORMAP, Normalize(low, high if high > low else low + 1e-12), "attribution"
-    shown = axes.imshow(attribution, cmap=colormap, norm=norm, alpha=alpha, interpolation="bilinear")
+    extent = (left - 0.5, right - 0.5, bottom - 0.5, top - 0.5)
+    shown = axes.imshow(attribution, cmap=colormap, norm=norm, alpha=alpha, interpolation="bilinear", extent=extent)
+    if cropped:
+        edge = Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, linewidth=1.2)
+        edge.set_edgecolor(SEEN_EDGE)
+        axes.add_patch(edge)
+        axes.set_xlim(-0.5, width - 0.5)
+        axes.set_ylim(height - 0.5, -0.5)
     axes.set_axis_off()
     axes.set_title(title, fontsize=11)
     colorbar_axes = make_axes_locatable(axes).append_axes("right", size="4%", pad=0.08)

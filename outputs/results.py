@@ -71,8 +71,9 @@ def save_explanation(
     readme: bool = True,
 ) -> SavedExplanation:
     """Writes one explanation as every entry point offers it: ``<key>_<class>_`` or ``<key>_box<id>_`` followed by
-    ``overlay.png`` (the map over the image; a box outlined), ``map.npy`` (float32, the image's resolution) and
-    ``manifest.json`` (``outputs.manifest``; a box's manifest adds its ``detection`` record).
+    ``overlay.png`` (the map over the image; a box outlined; outside a classifier's crop the photo dimmed),
+    ``map.npy`` (float32, the image's resolution, 0 outside the crop box) and ``manifest.json``
+    (``outputs.manifest``; a box's manifest adds its ``detection`` record).
 
     ``image_path``: the picture's file, named in the replay command (the app keeps no uploads: it writes ``IMAGE``).
     ``title``: the overlay's title instead of ``explanation_title``. ``bundle``: also a README (what the files are,
@@ -87,7 +88,7 @@ def save_explanation(
         replay = detect_command
     else:
         stem = f"{explanation.method_key}_{explanation.target}"
-        overlay = overlay_figure(image, explanation.attribution, title)
+        overlay = overlay_figure(image, explanation.attribution, title, crop_box=explanation.crop_box)
         record = manifest(model, image, explanation)
         replay = explain_command
     files = {

@@ -32,7 +32,10 @@ def step_overlays(image: np.ndarray, result: SanityResult) -> list[np.ndarray]:
         f"Spearman {stage.spearman:.2f}, SSIM {stage.ssim:.2f} against step 0"
         for stage in result.stages[1:]
     ]
-    return [overlay_figure(image, stage.attribution, title) for stage, title in zip(result.stages, titles, strict=True)]
+    return [
+        overlay_figure(image, stage.attribution, title, crop_box=result.crop_box)
+        for stage, title in zip(result.stages, titles, strict=True)
+    ]
 
 
 def similarity_plot(result: SanityResult) -> np.ndarray:

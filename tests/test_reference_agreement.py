@@ -18,6 +18,9 @@ from explainers.cam import captured_activation, resolve_layer
 pytestmark = pytest.mark.slow
 
 SIDE = 224
+WHOLE = "whole image"
+"""The square photo at the model's size, framed whole: it reaches the model unchanged (the default crop framing
+would resize it to 256 and crop the centre 224 again)."""
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +30,17 @@ def square_cat(chelsea) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def model_input(mobilenet, square_cat) -> torch.Tensor:
-    inputs = mobilenet.preprocessing.to_tensor(square_cat)
+    inputs = mobilenet.preprocessing.to_tensor(square_cat, WHOLE)
     assert inputs.shape == (1, 3, SIDE, SIDE)
     # No resize on the way in: the model sees the square photo's own pixels.
     pixels = torch.from_numpy(square_cat).permute(2, 0, 1)[None].float() / 255
-    torch.testing.assert_close(mobilenet.preprocessing.resize(square_cat), pixels, atol=1e-4, rtol=0)
+    torch.testing.assert_close(mobilenet.preprocessing.resize(square_cat, WHOLE), pixels, atol=1e-4, rtol=0)
     return inputs
 
 
 @pytest.fixture(scope="module")
 def target(mobilenet, square_cat) -> int:
-    index = mobilenet.top_k(square_cat, 1)[0][0]
+    index = mobilenet.top_k(square_cat, 1, WHOLE)[0][0]
     assert index == 285  # Egyptian cat
     return index
 
@@ -65,7 +68,7 @@ def test_grad_cam_agrees_with_pytorch_grad_cam(mobilenet, square_cat, model_inpu
     from pytorch_grad_cam import GradCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    ours = explain(mobilenet, square_cat, "gradcam", target=target, params={"layer": layer}).attribution
+    ours = explain(mobilenet, square_cat, "gradcam", target=target, params={"layer": layer}, framing=WHOLE).attribution
     # Our model's parameters are frozen, so the gradient must start from an input that requires it.
     with GradCAM(model=mobilenet.module, target_layers=[mobilenet.module.get_submodule(reference_layer)]) as cam:
         reference = cam(input_tensor=model_input.clone().requires_grad_(True), targets=[ClassifierOutputTarget(target)])
@@ -80,7 +83,12 @@ def test_integrated_gradients_agree_with_captum(mobilenet, square_cat, model_inp
 
     steps = 16
     ours = explain(
-        mobilenet, square_cat, "integrated_gradients", target=target, params={"steps": steps, "baseline_value": 0.0}
+        mobilenet,
+        square_cat,
+        "integrated_gradients",
+        target=target,
+        params={"steps": steps, "baseline_value": 0.0},
+        framing=WHOLE,
     ).attribution
     # Xplique: gradients at linspace(0, 1, steps) averaged by the trapezoidal rule, times (x - baseline), then
     # reduced over channels with "mean". Captum's "riemann_trapezoid" uses the same points but step sizes 1/n
@@ -109,6 +117,7 @@ def test_occlusion_agrees_with_captum(mobilenet, square_cat, model_input, target
         "occlusion",
         target=target,
         params={"patch_size": patch, "patch_stride": stride, "occlusion_value": 0.0},
+        framing=WHOLE,
     ).attribution
     # Both explain the model's output for the target times nothing else: logits (MobileNetV2 has no softmax).
     # Our occlusion follows Xplique's (whose score is sum(model(x) * one_hot)); Captum's is forward_func(x)[:, target].
