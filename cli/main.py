@@ -1,6 +1,7 @@
 """``python -m explainers``: the app's explanations from a script, through the same layer the tabs call.
 
-    python -m explainers explain IMAGE_OR_FOLDER --method NAME [--model ID] [--params JSON] [--target T] --out DIR
+    python -m explainers explain IMAGE_OR_FOLDER --method NAME [--model ID] [--params JSON] [--target T]
+                                 [--framing crop|"whole image"] --out DIR
     python -m explainers explain IMAGE --manifest MANIFEST.json --out DIR       (replays a run from the app)
     python -m explainers detect IMAGE_OR_FOLDER [--detector ID] [--method NAME] [--box INDEX] --out DIR
     python -m explainers mlp [--dataset NAME | --csv FILE --label COLUMN] [--preset NAME] [--params JSON] --out DIR
@@ -36,6 +37,7 @@ from explainers.registry import get_method, parse_params, validate_params
 from hub_models import load_image, load_model
 from hub_models.detectors import DEFAULT_THRESHOLD, load_detector
 from hub_models.errors import UserInputError
+from hub_models.framing import DEFAULT_FRAMING, FRAMING_HELP, FRAMINGS, check_framing
 from hub_models.series import DEFAULT_SERIES, LABELLED_SETS
 from hub_models.tabular import DEFAULT_DATASET, bundled_dataset, csv_dataset
 from outputs import lstm_render, mlp_render
@@ -127,21 +129,31 @@ def _replayed(args: argparse.Namespace, flags: Sequence[str]) -> dict[str, Any] 
 
 
 def run_explain(args: argparse.Namespace) -> None:
-    record = _replayed(args, ("model", "method", "target", "params"))
+    record = _replayed(args, ("model", "method", "target", "params", "framing"))
     if record is not None:
         model_name, method = model_spec(record["model"]), record["method"]
         target, params = record["target"]["index"], record["parameters"]
+        framing = record.get("framing")
+        if framing is None:
+            framing = DEFAULT_FRAMING
+            print(
+                f"note: {args.manifest.name} was written before framings existed, when the photo was stretched to the "
+                f"model's input; it is replayed with the model's own preprocessing ({framing!r}), so the map differs.",
+                file=sys.stderr,
+            )
     elif args.method is None:
         raise UserInputError("Name a method with --method (e.g. Grad-CAM), or replay a run with --manifest.")
     else:
         model_name, method, target, params = args.model, args.method, args.target, args.params
+        framing = args.framing or DEFAULT_FRAMING
+    framing = check_framing(framing)
     validated(get_method(method), params)
     paths = image_paths(args.input)
     loaded = load_model(model_name)
 
     def one(path: Path, rgb: np.ndarray, folder: Path) -> None:
         with progress_bar(f"{method} {path.name}") as report:
-            result = explain(loaded, rgb, method, target, params, report)
+            result = explain(loaded, rgb, method, target, params, report, framing=framing)
         save_explanation(folder, loaded, rgb, result, image_path=path)
 
     for_each_image(paths, args.out, record, one)
@@ -224,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--method", help="a method's name or key, e.g. Grad-CAM, rise")
     explain.add_argument("--params", help="the method's parameters as JSON, e.g. '{\"nb_samples\": 500}'")
     explain.add_argument("--target", help="class index or name (default: each image's top-1 class)")
+    explain.add_argument(
+        "--framing",
+        choices=FRAMINGS,
+        help=f"crop (default): {FRAMING_HELP['crop']}; 'whole image': {FRAMING_HELP['whole image']}",
+    )
     explain.add_argument("--manifest", type=Path, help="replay the run a manifest records (instead of the above)")
     explain.set_defaults(run=run_explain)
 

@@ -12,7 +12,14 @@ from typing import Any
 import gradio as gr
 
 from demos.errors import user_facing
-from demos.inputs import explanation_outputs, image_with_examples, live_cost, model_dropdown, uploaded_image
+from demos.inputs import (
+    explanation_outputs,
+    framing_radio,
+    image_with_examples,
+    live_cost,
+    model_dropdown,
+    uploaded_image,
+)
 from demos.links import example_photo, method_name
 from demos.method_panel import MethodPanel
 from demos.result_cache import cached_result
@@ -26,6 +33,7 @@ from hub_models.device import gpu_task
 from hub_models.errors import UserInputError
 from hub_models.examples import example_photo as example_pixels
 from hub_models.examples import example_photo_paths
+from hub_models.framing import DEFAULT_FRAMING, check_framing
 from outputs.files import new_result_folder
 from outputs.render import overlay_figure
 from outputs.results import save_explanation
@@ -38,16 +46,21 @@ PANEL = MethodPanel(METHODS, lambda model: machine_of(load_model(model)))
 
 @user_facing
 def classify(
-    image: str | None, model: str | None, progress: gr.Progress = gr.Progress(track_tqdm=True)
+    image: str | None,
+    model: str | None,
+    framing: str = DEFAULT_FRAMING,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> dict[str, float]:
-    """Top-5 classes of the image with their probabilities (a Hub model's download shows as progress)."""
+    """Top-5 classes of the image with their probabilities, the image framed as ``framing`` says ("crop": the
+    model's own preprocessing; "whole image": letterboxed); a Hub model's download shows as progress."""
+    framing = check_framing(framing)
     loaded = load_model(model)
-    return {label: probability for _, label, probability in loaded.top_k(uploaded_image(image), TOP_K)}
+    return {label: probability for _, label, probability in loaded.top_k(uploaded_image(image), TOP_K, framing)}
 
 
-def classify_if_image(image: str | None, model: str | None) -> dict[str, float] | None:
-    """On upload or model change: classify; a cleared image just clears the classes (no error)."""
-    return classify(image, model) if image else None
+def classify_if_image(image: str | None, model: str | None, framing: str) -> dict[str, float] | None:
+    """On upload, model or framing change: classify; a cleared image just clears the classes (no error)."""
+    return classify(image, model, framing) if image else None
 
 
 def target_choices(top: dict[str, Any] | None) -> dict[str, Any]:
@@ -67,16 +80,19 @@ def explain_image(
     method: str,
     target: str | None,
     params: str | None,
+    framing: str = DEFAULT_FRAMING,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[str, str, str, str]:
     """Explains why the model gives ``target`` (a class name or index; blank: its top-1 class) on the image, with
-    ``method`` and ``params`` (a JSON object; blank: the method's default preset): the overlay PNG, the raw map
-    (.npy, float32, image resolution), the manifest that reproduces the run, and all of them with a README (how to
-    replay it with the command line) as one zip."""
+    ``method`` and ``params`` (a JSON object; blank: the method's default preset), the image framed as ``framing``
+    says ("crop": the model's own preprocessing, the map on the part it saw; "whole image": letterboxed): the
+    overlay PNG, the raw map (.npy, float32, image resolution, 0 outside the crop), the manifest that reproduces the
+    run, and all of them with a README (how to replay it with the command line) as one zip."""
+    framing = check_framing(framing)
     rgb = uploaded_image(image)
     loaded = load_model(model)
     progress(0.0, desc="starting")
-    result = explain(loaded, rgb, method, target, params, lambda done, text: progress(done, desc=text))
+    result = explain(loaded, rgb, method, target, params, lambda done, text: progress(done, desc=text), framing=framing)
     files = save_explanation(new_result_folder(), loaded, rgb, result, bundle="results").files
     return str(files["overlay"]), str(files["map"]), str(files["manifest"]), str(files["bundle"])
 
@@ -114,7 +130,7 @@ def warm_up_request_path(url: str) -> None:
     photo = handle_file(str(example_photo_paths()["chelsea"]))
     with tempfile.TemporaryDirectory() as downloads:  # the files come back as a browser fetches them, then go
         client = Client(url, verbose=False, download_files=downloads)
-        client.predict(photo, "", DEFAULT_METHOD, "1", "", api_name="/explain")
+        client.predict(photo, "", DEFAULT_METHOD, "1", "", DEFAULT_FRAMING, api_name="/explain")
 
 
 def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
@@ -123,6 +139,7 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
         with gr.Column(scale=5):
             image = image_with_examples("cnn-image")
             model = model_dropdown()
+            framing = framing_radio("cnn-framing")
             card = gr.Markdown(elem_id="cnn-model-card")
             classify_button = gr.Button("Classify")
             top = gr.Label(num_top_classes=TOP_K, label="Top-5 classes", elem_id="cnn-top5")
@@ -137,12 +154,12 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
         with gr.Column(scale=6):
             overlay, raw_map, record, bundle = explanation_outputs("cnn", "Attribution overlay")
 
-    classified = classify_button.click(classify, [image, model], top, api_name="classify")
+    classified = classify_button.click(classify, [image, model, framing], top, api_name="classify")
     classified.success(target_choices, top, target, api_visibility="private")
     gr.on(
-        [image.change, model.change],
+        [image.change, model.change, framing.change],
         classify_if_image,
-        [image, model],
+        [image, model, framing],
         top,
         api_visibility="private",
         show_progress="minimal",
@@ -155,7 +172,7 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
         PANEL.as_json, PANEL.inputs, PANEL.params, api_visibility="private", show_progress="hidden"
     ).then(
         explain_image,
-        [image, model, method, target, PANEL.params],
+        [image, model, method, target, PANEL.params, framing],
         [overlay, raw_map, record, bundle],
         api_name="explain",
     )

@@ -13,7 +13,7 @@ import gradio as gr
 from demos import sanity
 from demos.components import CheckboxGroup, Radio
 from demos.errors import user_facing
-from demos.inputs import image_with_examples, live_cost, model_dropdown, uploaded_image
+from demos.inputs import framing_radio, image_with_examples, live_cost, model_dropdown, uploaded_image
 from demos.links import example_photo
 from demos.result_cache import cached_result
 from demos.tab import Field, Links, Tab
@@ -31,6 +31,7 @@ from explainers.runtime import within_memory_budget
 from explainers.versions import package_versions
 from hub_models import load_model
 from hub_models.device import gpu_task
+from hub_models.framing import DEFAULT_FRAMING, check_framing
 from outputs.compare_render import caption, curves_figure
 from outputs.export import write_bundle
 from outputs.files import new_result_folder, write_json, write_png
@@ -64,15 +65,19 @@ def run_compare(
     methods: list[str] | None,
     preset: str,
     sort_by: str,
+    framing: str = DEFAULT_FRAMING,
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[list[tuple[Any, str]], str, Any, list[list[Any]], str]:
     """Explains the image's top-1 class with every one of ``methods`` at its ``preset`` and scores each map's
-    faithfulness (Deletion, Insertion, MuFidelity), best ``sort_by`` first: a gallery of (overlay, caption), the
-    scores (JSON), the curves, the scores as a table, and every file (each method's overlay, map and manifest too)
-    as one zip."""
+    faithfulness (Deletion, Insertion, MuFidelity), best ``sort_by`` first, the image framed as ``framing`` says
+    ("crop" or "whole image", as on the CNN tab): a gallery of (overlay, caption), the scores (JSON), the curves, the
+    scores as a table, and every file (each method's overlay, map and manifest too) as one zip."""
+    framing = check_framing(framing)
     rgb = uploaded_image(image)
     loaded = load_model(model)
-    results = compare(loaded, rgb, methods, preset, progress=lambda done, text: progress(done, desc=text))
+    results = compare(
+        loaded, rgb, methods, preset, progress=lambda done, text: progress(done, desc=text), framing=framing
+    )
     order = ranked(results, sort_by)
     folder = new_result_folder()
     gallery, commands = [], []
@@ -86,6 +91,8 @@ def run_compare(
         "model": {"name": loaded.name, **loaded.source},
         "target": {"index": order[0].explanation.target, "label": order[0].explanation.target_label},
         "preset": preset,
+        "framing": framing,
+        "crop_box": list(order[0].explanation.crop_box or ()),
         "sorted_by": sort_by,
         "methods": [result.record() for result in order],
         "versions": package_versions(),
@@ -115,6 +122,7 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
         with gr.Column(scale=4):
             image = image_with_examples("cmp-image", height=260)
             model = model_dropdown()
+            framing = framing_radio("cmp-framing")
             methods = CheckboxGroup(
                 [method.name for method in METHODS.values()],
                 value=[METHODS[key].name for key in DEFAULT_METHODS],
@@ -145,7 +153,7 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
     live_cost(app, cost_preview, [model, methods, preset], cost)
     run.click(
         run_compare,
-        [image, model, methods, preset, sort_by],
+        [image, model, methods, preset, sort_by, framing],
         [gallery, scores, curves, table, bundle],
         api_name="compare",
     )

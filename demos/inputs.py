@@ -8,13 +8,14 @@ from collections.abc import Callable, Sequence
 import gradio as gr
 import numpy as np
 
-from demos.components import ImageFile
+from demos.components import ImageFile, Radio
 from explainers import METHODS
 from explainers.base import Method
 from hub_models import DEFAULT_MODEL, EMBEDDED_MODELS, load_image
 from hub_models.card import CURATED_HUB_MODELS
 from hub_models.errors import UserInputError
 from hub_models.examples import example_photo_paths
+from hub_models.framing import DEFAULT_FRAMING, FRAMING_HELP, FRAMINGS
 
 
 def image_with_examples(elem_id: str, height: int = 320) -> ImageFile:
@@ -32,6 +33,17 @@ def model_dropdown(elem_id: str | None = None) -> gr.Dropdown:
         allow_custom_value=True,
         label="Model",
         info="An embedded model, or any timm / transformers image classifier on the Hub: org/name[@revision]",
+        elem_id=elem_id,
+    )
+
+
+def framing_radio(elem_id: str | None = None) -> Radio:
+    """How a classifier sees the photo: "crop" (its own evaluation preprocessing, the default) or "whole image"."""
+    return Radio(
+        list(FRAMINGS),
+        value=DEFAULT_FRAMING,
+        label="Framing",
+        info=f"crop: {FRAMING_HELP['crop']}. whole image: {FRAMING_HELP['whole image']}.",
         elem_id=elem_id,
     )
 

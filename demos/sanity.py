@@ -12,13 +12,21 @@ import gradio as gr
 
 from demos.components import Slider
 from demos.errors import user_facing
-from demos.inputs import image_with_examples, live_cost, method_dropdown, model_dropdown, uploaded_image
+from demos.inputs import (
+    framing_radio,
+    image_with_examples,
+    live_cost,
+    method_dropdown,
+    model_dropdown,
+    uploaded_image,
+)
 from demos.result_cache import cached_result
 from demos.scrubber import frame_at, slider_over
 from explainers.runtime import within_memory_budget
 from explainers.sanity import STEPS, cascading_randomisation, describe_cost
 from hub_models import load_model
 from hub_models.device import gpu_task
+from hub_models.framing import DEFAULT_FRAMING, check_framing
 from outputs.export import sanity_command, write_bundle
 from outputs.files import new_result_folder, write_json, write_npz, write_png
 from outputs.sanity_render import similarity_plot, stage_caption, step_overlays
@@ -46,17 +54,25 @@ def sanity_check(
     model: str | None,
     method: str,
     steps: Any,
+    framing: str = DEFAULT_FRAMING,
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[list[tuple[str, str]], dict[str, Any], list[str], dict[str, str]]:
     """Randomises the model's layers from the top down in ``steps`` stages and explains the image with ``method``
-    (fast preset) before and after each (cascading randomisation): a gallery of one captioned overlay per step and
-    the correlations record; for the page, not the API, the step pictures for the slider and the verdict, plot and
-    download files."""
+    (fast preset) before and after each (cascading randomisation), the image framed as ``framing`` says ("crop" or
+    "whole image", as on the CNN tab): a gallery of one captioned overlay per step and the correlations record; for
+    the page, not the API, the step pictures for the slider and the verdict, plot and download files."""
+    framing = check_framing(framing)
     photo = uploaded_image(image)
     loaded = load_model(model)
     progress(0.0, desc="starting")
     result = cascading_randomisation(
-        loaded, photo, method, params=PARAMS, steps=steps, progress=lambda done, text: progress(DRAWING * done, text)
+        loaded,
+        photo,
+        method,
+        params=PARAMS,
+        steps=steps,
+        progress=lambda done, text: progress(DRAWING * done, text),
+        framing=framing,
     )
     progress(DRAWING, desc=f"drawing {len(result.stages)} maps")
     folder = new_result_folder()
@@ -77,7 +93,7 @@ def sanity_check(
         write_bundle(
             folder,
             f"a sanity check of {result.method}",
-            [sanity_command(model or "", result.method, steps_done)],
+            [sanity_command(model or "", result.method, steps_done, framing)],
             "sanity_results",
         )
     )
@@ -103,6 +119,7 @@ def build(app: gr.Blocks) -> None:
         with gr.Column(scale=4):
             image = image_with_examples("sanity-image", height=280)
             model = model_dropdown("sanity-model")
+            framing = framing_radio("sanity-framing")
             method = method_dropdown(DEFAULT_METHOD, "sanity-method", label="Method (fast preset)")
             steps = Slider(
                 STEPS.minimum,
@@ -143,7 +160,10 @@ def build(app: gr.Blocks) -> None:
 
     live_cost(app, cost_preview, [model, method, steps], cost)
     finished = run.click(
-        sanity_check, [image, model, method, steps], [gallery, correlations, frames, view], api_name="sanity_check"
+        sanity_check,
+        [image, model, method, steps, framing],
+        [gallery, correlations, frames, view],
+        api_name="sanity_check",
     )
     finished.success(slider_over, frames, step, api_visibility="private")
     finished.success(

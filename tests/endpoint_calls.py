@@ -7,10 +7,17 @@ from typing import Any
 
 FAST = '{"preset": "fast"}'
 CHEAP_CALLS: dict[str, dict[str, Any]] = {
-    "/classify": {"image": None, "model": ""},
-    "/explain": {"image": None, "model": "", "method": "Grad-CAM", "target": "", "params": FAST},
-    "/compare": {"image": None, "model": "", "methods": ["Grad-CAM"], "preset": "fast", "sort_by": "insertion"},
-    "/sanity_check": {"image": None, "model": "", "method": "Grad-CAM", "steps": 1},
+    "/classify": {"image": None, "model": "", "framing": "crop"},
+    "/explain": {"image": None, "model": "", "method": "Grad-CAM", "target": "", "params": FAST, "framing": "crop"},
+    "/compare": {
+        "image": None,
+        "model": "",
+        "methods": ["Grad-CAM"],
+        "preset": "fast",
+        "sort_by": "insertion",
+        "framing": "crop",
+    },
+    "/sanity_check": {"image": None, "model": "", "method": "Grad-CAM", "steps": 1, "framing": "crop"},
     "/detect": {"image": None, "detector": "", "threshold": 0.1, "letterbox": True},
     "/explain_box": {
         "image": None,
