@@ -12,9 +12,10 @@ method: the image already preprocessed). Rounds interleave them so that the VM's
 *ratio* is the median over rounds of (method / its reference pass in the same round). 1.0: the method costs no more
 than the model calls it makes.
 
-A method is one row of ``METHODS``: its key, the reference pass, and the target ratio (issue 18's ``<=`` targets).
-Another method (Grad-CAM on a ViT, a peer library's implementation) is another row, or another entry of ``PEERS``: a
-callable timed in the same rounds against the same reference.
+A method is one row of ``METHODS``: its key, the reference pass, and the target ratio (issue 18's ``<=`` targets:
+Grad-CAM 1.2, rollout 1.3, Chefer 1.5). A peer library's implementation is an entry of ``PEERS`` (pytorch-grad-cam's
+Grad-CAM and Grad-CAM++ with its reshape transform, on the same layer), timed in the same rounds against the same
+reference, with ours / the peer's time round by round (target <= 1.0).
 """
 
 from __future__ import annotations
@@ -43,11 +44,45 @@ class Row:
 
 
 METHODS = (
+    Row("gradcam", "forward+backward", 1.2),
+    Row("gradcampp", "forward+backward", 1.2),
     Row("rollout", "forward", 1.3),
     Row("chefer", "forward+backward", 1.5),
 )
-PEERS: dict[str, tuple[str, Callable]] = {}
-"""name -> (reference pass, ``run(model, inputs, target)``): other implementations timed in the same rounds."""
+
+
+def pytorch_grad_cam(class_name: str) -> Callable:
+    """pytorch-grad-cam 1.5.7's ``class_name`` with its ViT tutorial's reshape transform, on our default layer
+    (the last block's first norm) and the same target: the peer as its documentation tells a ViT user to run it."""
+
+    def run(model, inputs, target: int) -> object:
+        import pytorch_grad_cam as library
+        from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+        from explainers.cam import resolve_layer
+        from explainers.tokens import token_grid
+
+        layer = resolve_layer(model.module, inputs, "")
+
+        def reshape(tensor):
+            grid = token_grid(tensor.shape[1], tuple(inputs.shape[-2:]))
+            patches = tensor[:, grid.prefix :, :].reshape(tensor.size(0), grid.height, grid.width, tensor.size(2))
+            return patches.permute(0, 3, 1, 2)
+
+        module = model.module.get_submodule(layer)
+        with getattr(library, class_name)(model=model.module, target_layers=[module], reshape_transform=reshape) as cam:
+            leaf = inputs.clone().requires_grad_(True)  # the weights are frozen: the gradient starts at the input
+            return cam(input_tensor=leaf, targets=[ClassifierOutputTarget(target)])
+
+    return run
+
+
+PEERS: dict[str, tuple[str, Callable, str]] = {
+    "pytorch-grad-cam GradCAM": ("forward+backward", pytorch_grad_cam("GradCAM"), "gradcam"),
+    "pytorch-grad-cam GradCAMPlusPlus": ("forward+backward", pytorch_grad_cam("GradCAMPlusPlus"), "gradcampp"),
+}
+"""name -> (reference pass, ``run(model, inputs, target)``, the method of ours it is set beside): other
+implementations timed in the same rounds; ``versus`` is ours / theirs, round by round."""
 
 
 def reference_passes(module, inputs, target: int) -> dict[str, Callable[[], None]]:
@@ -80,8 +115,12 @@ def bench(model, image, target: int, rows: tuple[Row, ...], rounds: int) -> list
         run()  # warm-up
     for row in rows:  # warm-up: first calls, lazy imports, the throughput record of the cost model
         explain(model, image, row.key, target=target, params=row.params)
-    times: dict[str, list[float]] = {name: [] for name in [*passes, *(r.key for r in rows), *PEERS]}
-    ratios: dict[str, list[float]] = {name: [] for name in [*(r.key for r in rows), *PEERS]}
+    keys = {row.key for row in rows}
+    peers = {name: peer for name, peer in PEERS.items() if peer[2] in keys}
+    for _kind, run, _ours in peers.values():
+        run(model, inputs, target)  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in [*passes, *keys, *peers]}
+    ratios: dict[str, list[float]] = {name: [] for name in [*keys, *peers]}
     for number in range(rounds):
         reference = {name: timed(run) for name, run in passes.items()}
         for name, seconds in reference.items():
@@ -90,7 +129,7 @@ def bench(model, image, target: int, rows: tuple[Row, ...], rounds: int) -> list
             seconds = explain(model, image, row.key, target=target, params=row.params).seconds
             times[row.key].append(seconds)
             ratios[row.key].append(seconds / reference[row.reference])
-        for name, (kind, run) in PEERS.items():
+        for name, (kind, run, _ours) in peers.items():
             seconds = timed(lambda run=run: run(model, inputs, target))
             times[name].append(seconds)
             ratios[name].append(seconds / reference[kind])
@@ -100,8 +139,10 @@ def bench(model, image, target: int, rows: tuple[Row, ...], rounds: int) -> list
             flush=True,
         )
     results = []
-    targets = {row.key: (row.reference, row.target) for row in rows} | {n: (k, None) for n, (k, _) in PEERS.items()}
+    targets = {row.key: (row.reference, row.target) for row in rows} | {n: (k, None) for n, (k, *_) in peers.items()}
     for name, (kind, target_ratio) in targets.items():
+        ours = peers[name][2] if name in peers else None
+        versus = [mine / theirs for mine, theirs in zip(times[ours], times[name], strict=True)] if ours else []
         results.append(
             {
                 "method": name,
@@ -111,6 +152,7 @@ def bench(model, image, target: int, rows: tuple[Row, ...], rounds: int) -> list
                 "ratio": statistics.median(ratios[name]),
                 "ratio_range": [min(ratios[name]), max(ratios[name])],
                 "target": target_ratio,
+                "ours_over_peer": statistics.median(versus) if versus else None,
             }
         )
     return results
@@ -118,8 +160,8 @@ def bench(model, image, target: int, rows: tuple[Row, ...], rounds: int) -> list
 
 def markdown(results: list[dict]) -> str:
     lines = [
-        "| method | time (ms) | reference pass | reference (ms) | ratio (median, range) | target |",
-        "|---|---:|---|---:|---:|---|",
+        "| method | time (ms) | reference pass | reference (ms) | ratio (median, range) | target | ours / this peer |",
+        "|---|---:|---|---:|---:|---|---:|",
     ]
     for row in results:
         low, high = row["ratio_range"]
@@ -130,7 +172,12 @@ def markdown(results: list[dict]) -> str:
         )
         lines.append(
             f"| {row['method']} | {row['seconds'] * 1000:.1f} | {row['reference']} | "
-            f"{row['reference_seconds'] * 1000:.1f} | {row['ratio']:.2f} ({low:.2f}-{high:.2f}) | {target} |"
+            f"{row['reference_seconds'] * 1000:.1f} | {row['ratio']:.2f} ({low:.2f}-{high:.2f}) | {target} | "
+            + (
+                f"{row['ours_over_peer']:.2f} (<= 1.0 {'ok' if row['ours_over_peer'] <= 1 else '**MISS**'}) |"
+                if row["ours_over_peer"] is not None
+                else "- |"
+            )
         )
     return "\n".join(lines)
 
