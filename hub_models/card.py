@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub_models.loaded_model import LoadedModel
+from hub_models.loaded_model import LoadedModel, Preprocessing
 
 CURATED_HUB_MODELS: list[tuple[str, str]] = [
     ("timm/resnet50.a1_in1k (timm, ImageNet)", "timm/resnet50.a1_in1k"),
@@ -32,7 +32,8 @@ def model_card(model: LoadedModel) -> str:
         f"license {source.get('license', 'unknown')} · {_count(parameters)} parameters · "
         f"input {height}x{width} · {model.n_classes:,} classes"
     )
-    lines.append(f"preprocessing (framing 'crop'): {model.preprocessing.describe()}")
+    if isinstance(model.preprocessing, Preprocessing):  # a classifier's; a detector's is always its letterbox
+        lines.append(f"preprocessing (framing 'crop'): {model.preprocessing.describe()}")
     if int(source.get("batch_norms_folded") or 0):
         folded = source["batch_norms_folded"]
         lines.append(f"{folded} batch norms folded into their convolutions (same outputs, faster)")
