@@ -31,7 +31,20 @@ def test_endpoints_have_the_documented_names_and_inputs(client):
     assert set(endpoints) >= {"/classify", "/explain"}  # other tabs add their own
     assert not [name for name in endpoints if "lambda" in name], "a helper event leaked into the API"
     names = [p["parameter_name"] for p in endpoints["/explain"]["parameters"]]
-    assert names == ["image", "model", "method", "target", "params"]
+    assert names == ["image", "model", "method", "target", "params", "framing"]
+
+
+def test_the_framing_is_a_parameter_by_name(client, chelsea_file, chelsea):
+    whole = client.predict(chelsea_file, "", framing="whole image", api_name="/classify")
+    assert whole["confidences"][0]["confidence"] == pytest.approx(0.58, abs=0.01)  # letterboxed: 0.72 cropped
+    _, raw_map, manifest_file, _ = client.predict(
+        chelsea_file, "", "Grad-CAM", "", "", framing="whole image", api_name="/explain"
+    )
+    record = json.loads(Path(manifest_file).read_text())
+    assert record["framing"] == "whole image" and record["crop_box"] == [0, 0, 451, 300]
+    assert np.load(raw_map)[:, :20].any()  # the whole photo is explained
+    with pytest.raises(Exception, match="Framing: 'stretch' is not in the list of choices: crop, whole image"):
+        client.predict(chelsea_file, "", framing="stretch", api_name="/classify")
 
 
 def test_classify_finds_the_cat(client, chelsea_file, mobilenet):
@@ -53,6 +66,9 @@ def test_explain_returns_overlay_map_and_manifest(client, chelsea_file, chelsea)
     assert record["parameters"] == {"layer": ""}
     assert record["versions"]["torch"] == "2.14.1"
     assert record["timing"]["model_evaluations"] == 1  # one forward + backward pass
+    assert record["framing"] == "crop" and record["crop_box"] == [94, 19, 357, 281]  # the centre the model saw
+    left, top, right, bottom = record["crop_box"]
+    assert not attribution[:, :left].any() and attribution[top:bottom, left:right].any()
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
         readme = archive.read("README.txt").decode()
