@@ -1,8 +1,9 @@
 """Which family an image classifier belongs to, read from its activations, and whether a method applies to it.
 
-The family is read from the network itself, not from a name, so any Hub id gets one: a token sequence with a class
-(or distillation, register) token in front is a ViT-style encoder; tokens or channels-last grids without one are
-Swin-style stages; feature maps only, a CNN (``explainers.tokens.layout`` on every module's output).
+The family is read from the network itself, not from a name, so any Hub id gets one: a network with no attention
+module is a CNN (ConvNeXt's channels-last blocks included); with attention, a token sequence with a class (or
+distillation, register) token in front makes a ViT-style encoder, and grids without one Swin-style stages
+(``explainers.tokens.layout`` on every module's output).
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ FAMILY_NAMES = {
 
 def family_of(model: nn.Module, inputs: torch.Tensor) -> str:
     """CNN, ViT or Swin (``explainers.base``), from the layouts of the model's maps of the image."""
+    if not any("Attention" in type(module).__name__ for module in model.modules()):
+        return CNN
     maps = known_feature_maps(model, inputs)
     input_size = (int(inputs.shape[-2]), int(inputs.shape[-1]))
-    if all(maps.layouts[name] == "channels-first" for name in maps.names):
-        return CNN
     sequences = [maps.shapes[name][1] for name in maps.names if maps.layouts[name] == "tokens"]
     grids = [token_grid(count, input_size) for count in sequences]
     return VIT if any(grid is not None and grid.prefix > 0 for grid in grids) else SWIN

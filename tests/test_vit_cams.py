@@ -181,5 +181,7 @@ def test_the_family_is_read_from_the_network(name, family):
     assert family_of(build(), torch.zeros(1, 3, *size)) == family
 
 
-def test_a_cnn_is_a_cnn(tiny_model):
+def test_a_cnn_is_a_cnn_also_with_channels_last_blocks(tiny_model):
     assert family_of(tiny_model.module, torch.zeros(1, 3, *tiny_model.preprocessing.input_size)) == CNN
+    convnext = _timm("convnext_tiny", depths=(1, 1, 1, 1))  # LayerNorm on (B, h, w, C) inside each block
+    assert family_of(convnext, torch.zeros(1, 3, 224, 224)) == CNN
