@@ -206,21 +206,34 @@ def token_attention(problem: Problem, owner: str, *, gradients: bool = False) ->
                 # weights are frozen); autograd.grad stops at the probabilities, so nothing runs below them.
                 score = problem.model(problem.inputs.detach().requires_grad_(True))[0, problem.target]
                 grid = global_token_grid(record, problem.inputs, owner)
-                taken = [gradient[0].detach() for gradient in record.gradients(score)]
+                taken = [gradient[0].detach().cpu() for gradient in record.gradients(score)]
         else:
             with torch.no_grad():
                 problem.model(problem.inputs)
             grid = global_token_grid(record, problem.inputs, owner)
             taken = None
-        probabilities = [p[0].detach() for p in record.probabilities]
+        # On the CPU, where maps are made (a model on a GPU hands its output back too): 12 MB for ViT-S's blocks.
+        probabilities = [p[0].detach().cpu() for p in record.probabilities]
     return TokenAttention(probabilities, taken, grid)
 
 
-def readout_row(relevance: torch.Tensor, grid: TokenGrid) -> torch.Tensor:
-    """``relevance`` (N, N) read from the class token (row 0) over the patch tokens, as an ``(h, w)`` grid; a model
-    without a class token (global average pooling) reads the mean of all rows."""
-    row = relevance[0] if grid.prefix else relevance.mean(dim=0)
+def readout_weights(grid: TokenGrid, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The token the prediction is read from, as weights over the N tokens: the class token (one-hot on token 0),
+    or for a model without one (global average pooling) the mean of all tokens."""
+    tokens = grid.prefix + grid.height * grid.width
+    if grid.prefix:
+        return torch.nn.functional.one_hot(torch.tensor(0), tokens).to(dtype)
+    return torch.full((tokens,), 1.0 / tokens, dtype=dtype)
+
+
+def patch_grid(row: torch.Tensor, grid: TokenGrid) -> torch.Tensor:
+    """A row over the N tokens -> its patch tokens as an ``(h, w)`` grid (prefix tokens dropped)."""
     return row[grid.prefix :].reshape(grid.height, grid.width)
+
+
+def readout_row(relevance: torch.Tensor, grid: TokenGrid) -> torch.Tensor:
+    """``relevance`` (N, N) read from the class token's row (or the mean row) over the patch tokens, as a grid."""
+    return patch_grid(readout_weights(grid, relevance.dtype) @ relevance, grid)
 
 
 def upsampled(cells: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from explainers.attention import readout_row, token_attention, upsampled
+from explainers.attention import patch_grid, readout_weights, token_attention, upsampled
 from explainers.base import VIT, Cost, Method, Param, Problem
 
 HEAD_FUSIONS = ("mean", "max", "min")
@@ -39,31 +39,38 @@ def fuse_heads(probabilities: torch.Tensor, head_fusion: str) -> torch.Tensor:
     return probabilities.amin(dim=0)
 
 
-def rollout(attentions: list[torch.Tensor], head_fusion: str, discard_ratio: float) -> torch.Tensor:
-    """The rolled-out attention ``R`` (N x N) of each block's probabilities (heads x N x N), first block first."""
-    tokens = attentions[0].shape[-1]
-    identity = torch.eye(tokens, dtype=attentions[0].dtype)
-    result = identity
+def rolled_blocks(attentions: list[torch.Tensor], head_fusion: str, discard_ratio: float) -> torch.Tensor:
+    """Each block's ``Â`` (blocks x N x N): heads fused, the weakest entries discarded, the identity added, rows
+    renormalised; the blocks are treated together, as one tensor."""
+    fused = torch.stack([fuse_heads(probabilities, head_fusion) for probabilities in attentions])
+    blocks, tokens = fused.shape[0], fused.shape[-1]
     discard = int(tokens * tokens * discard_ratio)
-    for probabilities in attentions:
-        fused = fuse_heads(probabilities, head_fusion)
-        if discard:
-            # The lowest ``discard`` entries are all but the highest ``N^2 - discard``: a top-k of the few kept is
-            # ~8x faster than one of the many dropped (0.4 vs 3 ms a block at 197 tokens).
-            flat = fused.view(-1)
-            dropped = torch.ones_like(flat, dtype=torch.bool)
-            dropped[flat.topk(max(flat.numel() - discard, 0)).indices] = False
-            dropped[0] = False
-            flat[dropped] = 0.0
-        mixed = (fused + identity) / 2
-        result = (mixed / mixed.sum(dim=-1, keepdim=True)) @ result
+    if discard:
+        # numpy's introselect finds each block's ``discard`` lowest entries in 1.2 ms for ViT-S's 12 blocks of
+        # 197 x 197, torch's top-k in 7 ms (one thread); ``fused`` is a CPU tensor (``token_attention``).
+        flat = fused.view(blocks, -1).numpy()  # a view: zeroing it zeroes ``fused``
+        corner = flat[:, 0].copy()  # the class token's attention to itself is never dropped
+        np.put_along_axis(flat, np.argpartition(flat, discard - 1, axis=1)[:, :discard], 0.0, axis=1)
+        flat[:, 0] = corner
+    mixed = fused + torch.eye(tokens, dtype=fused.dtype)  # (F + I) / 2 renormalised: the halving cancels
+    return mixed / mixed.sum(dim=-1, keepdim=True)
+
+
+def rollout(attentions: list[torch.Tensor], head_fusion: str, discard_ratio: float) -> torch.Tensor:
+    """The rolled-out attention ``R = Â_L ... Â_1`` (N x N) of each block's probabilities (heads x N x N), first
+    block first."""
+    result = None
+    for block in rolled_blocks(attentions, head_fusion, discard_ratio):
+        result = block if result is None else block @ result
     return result
 
 
 def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
     taken = token_attention(problem, METHOD.name)
-    relevance = rollout(taken.probabilities, params["head_fusion"], params["discard_ratio"])
-    cells = readout_row(relevance, taken.grid)
+    row = readout_weights(taken.grid)
+    for block in reversed(rolled_blocks(taken.probabilities, params["head_fusion"], params["discard_ratio"])):
+        row = row @ block  # the readout row of R, a vector at a time: N^2 a block instead of N^3
+    cells = patch_grid(row, taken.grid)
     return upsampled(cells, tuple(problem.inputs.shape[-2:])).numpy().astype(np.float32)
 
 

@@ -23,16 +23,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from explainers.attention import readout_row, token_attention, upsampled
+from explainers.attention import patch_grid, readout_weights, token_attention, upsampled
 from explainers.base import VIT, Cost, Method, Problem
+
+
+def weighted_attention(attentions: list[torch.Tensor], gradients: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Each block's ``Ā = mean_h (dy/dA ⊙ A)^+`` (N x N)."""
+    return [
+        torch.mul(gradient, probabilities).clamp_(min=0.0).mean(dim=0)
+        for probabilities, gradient in zip(attentions, gradients, strict=True)
+    ]
 
 
 def relevance(attentions: list[torch.Tensor], gradients: list[torch.Tensor]) -> torch.Tensor:
     """``R`` (N x N) from each block's probabilities and their gradients (heads x N x N), first block first."""
-    tokens = attentions[0].shape[-1]
-    result = torch.eye(tokens, dtype=attentions[0].dtype)
-    for probabilities, gradient in zip(attentions, gradients, strict=True):
-        weighted = (gradient * probabilities).clamp_(min=0.0).mean(dim=0)
+    result = torch.eye(attentions[0].shape[-1], dtype=attentions[0].dtype)
+    for weighted in weighted_attention(attentions, gradients):
         result = result + weighted @ result
     return result
 
@@ -40,7 +46,11 @@ def relevance(attentions: list[torch.Tensor], gradients: list[torch.Tensor]) -> 
 def attribute(problem: Problem, _params: dict[str, Any]) -> np.ndarray:
     taken = token_attention(problem, METHOD.name, gradients=True)
     assert taken.gradients is not None
-    cells = readout_row(relevance(taken.probabilities, taken.gradients), taken.grid)
+    # R = (I + Ā_L) ... (I + Ā_1), so its readout row is a vector carried back through the blocks: N^2 a block.
+    row = readout_weights(taken.grid)
+    for weighted in reversed(weighted_attention(taken.probabilities, taken.gradients)):
+        row = row + row @ weighted
+    cells = patch_grid(row, taken.grid)
     return upsampled(cells, tuple(problem.inputs.shape[-2:])).numpy().astype(np.float32)
 
 

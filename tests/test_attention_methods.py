@@ -313,3 +313,16 @@ def test_timm_distilled_deit_reads_the_class_token_past_its_two_prefix_tokens():
     assert (taken.grid.prefix, taken.grid.height, taken.grid.width) == (2, 4, 4)
     reference = reference_chefer([p.numpy() for p in taken.probabilities], [g.numpy() for g in taken.gradients])
     close(readout_row(relevance(taken.probabilities, taken.gradients), taken.grid), reference[0, 2:].reshape(4, 4))
+
+
+def test_chefers_map_through_explain_is_the_reference_rows_upsampled(vit):
+    """``explain()`` carries the class token's row back through the blocks as a vector; the numpy reference
+    multiplies the whole matrices."""
+    model = LoadedModel("vit", vit, Preprocessing((64, 64)), LABELS)
+    image = np.random.default_rng(6).integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
+    result = explain(model, image, "chefer", target=2)
+    taken = token_attention(problem_of(vit, model.preprocessing.to_tensor(image), target=2), "test", gradients=True)
+    reference = reference_chefer([p.numpy() for p in taken.probabilities], [g.numpy() for g in taken.gradients])
+    expected = upsampled(torch.from_numpy(reference[0, 1:].reshape(4, 4)).float(), (64, 64)).numpy()
+    close(result.attribution, expected)
+    assert result.evaluations == 1
