@@ -1,8 +1,8 @@
 """How fast a model runs here: the basis of every cost preview.
 
-The model's raw throughput is measured once (about a second). Each method adds its own overhead (mask building,
-surrogate fits), so every finished run also records how long it took against what raw throughput predicted; later
-previews of the same method on the same model use that measured factor.
+The model's raw throughput is measured once (about a second, a few on a large transformer). Each method adds its
+own overhead (mask building, surrogate fits), so every finished run also records how long it took against what raw
+throughput predicted; later previews of the same method on the same model use that measured factor.
 """
 
 from __future__ import annotations
@@ -45,23 +45,37 @@ def _fastest(run, repeats: int) -> float:
     return min(timings)
 
 
+CALL_SECONDS = 0.25
+"""About how long one timed call of the measurement may take: a model too slow for a batch of 16 in that time (a
+ViT-B here: ~0.2 s an image) is measured on a smaller batch, so that measuring never costs much more than a second
+or two (the full 112 images took ~30 s on a ViT-B before its first explanation)."""
+
+
 def measure(model: nn.Module, input_size: tuple[int, int], batch_size: int = 16) -> Throughput:
-    """Batched throughput at ``batch_size`` on channels-last inputs, as the methods feed the model (about a second of
-    work); cached per model."""
+    """Batched throughput on channels-last inputs, as the methods feed the model, at ``batch_size`` or, for a model
+    that takes more than ``CALL_SECONDS`` for such a batch, at the largest batch that fits it (one image at least;
+    the batch a method would use on such a model makes calls of seconds either way); cached per model."""
     with _lock:
         if model in _measured:
             return _measured[model]
-        batch = torch.randn(batch_size, 3, *input_size).contiguous(memory_format=torch.channels_last)
 
-        def forward() -> None:
-            with torch.no_grad():
-                model(batch)
+        def runs(batch: torch.Tensor) -> tuple:
+            def forward() -> None:
+                with torch.no_grad():
+                    model(batch)
 
-        def backward() -> None:
-            inputs = batch.clone().requires_grad_(True)
-            model(inputs).sum().backward()
+            def backward() -> None:
+                inputs = batch.clone().requires_grad_(True)
+                model(inputs).sum().backward()
 
-        result = Throughput(batch_size / _fastest(forward, 3), batch_size / _fastest(backward, 2))
+            return forward, backward
+
+        one = torch.randn(1, 3, *input_size).contiguous(memory_format=torch.channels_last)
+        single = _fastest(runs(one)[0], 1)  # a warm-up, then one image: what a batch would roughly cost per image
+        size = max(1, min(batch_size, int(CALL_SECONDS / max(single, 1e-9))))
+        forward, backward = runs(one.expand(size, -1, -1, -1).contiguous(memory_format=torch.channels_last))
+        repeats = (3, 2) if size == batch_size else (2, 1)
+        result = Throughput(size / _fastest(forward, repeats[0]), size / _fastest(backward, repeats[1]))
         _measured[model] = result
         return result
 
