@@ -247,8 +247,10 @@ def test_kernel_shap_agrees_with_captum_fed_the_same_samples(tiny_case):
 
 
 def mobilenet_problem(mobilenet, chelsea, size: int) -> Problem:
-    """Chelsea at ``size`` px (inputs and the RGB pixels the superpixels come from), through a counting model."""
-    problem = build_problem(mobilenet, chelsea, CAT, CountingModel(mobilenet.module, 1))
+    """Chelsea at ``size`` px (inputs and the RGB pixels the superpixels come from), through a counting model; framed
+    whole, the cat on her background (cropped, her face fills the frame and KernelSHAP's samples agree less: Xplique's
+    own seeds 0 and 1 correlate 0.74 there)."""
+    problem = build_problem(mobilenet, chelsea, CAT, CountingModel(mobilenet.module, 1), "whole image")
     rgb = torch.from_numpy(problem.rgb).permute(2, 0, 1).unsqueeze(0)
 
     def shrink(image: torch.Tensor) -> torch.Tensor:
@@ -305,7 +307,8 @@ def test_on_mobilenet_xplique_s_own_sampling_agrees_as_well_as_our_seeds(module,
     seed_everything(0, tensorflow=True)
     theirs = segment_values(reference(problem, params), segments)
     between_seeds, between_implementations = correlation(ours, other_seed), correlation(ours, theirs)
-    # Measured (seeds 0-2 of ours, seeds 0-1 of Xplique's): LIME ours-ours 0.966-0.976, ours-Xplique 0.963-0.984,
-    # Xplique-Xplique 0.972; KernelSHAP 0.803-0.838, 0.810-0.889, 0.863. Asserted here: seed 0 of each, 0.973 vs
-    # 0.966 (LIME) and 0.889 vs 0.838 (KernelSHAP), with a margin for KernelSHAP's spread between seeds.
+    # Measured (seeds 0-2 of ours, seeds 0-1 of Xplique's) on the photo stretched, before framings: LIME ours-ours
+    # 0.966-0.976, ours-Xplique 0.963-0.984, Xplique-Xplique 0.972; KernelSHAP 0.803-0.838, 0.810-0.889, 0.863.
+    # Whole (letterboxed): KernelSHAP 0.966-0.974, 0.914-0.948, 0.883; seed 0 of each 0.936 vs 0.974. A margin for
+    # KernelSHAP's spread between seeds.
     assert between_implementations >= between_seeds - 0.05
