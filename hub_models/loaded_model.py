@@ -45,10 +45,10 @@ class Preprocessing:
     default instance squashes the photo to ``input_size``: a model whose evaluation preprocessing is unknown.
 
     ``whole image``: the photo scaled to fit ``input_size`` with the same resampler, centred, and padded with the
-    model's mean colour. The mean colour normalises to zero: the baseline of Integrated Gradients and Gradient x Input
-    and the fill of Occlusion, RISE and LIME here, so the padding adds nothing the methods would attribute; it is
-    also how timm's own ``border`` crop mode pads. (Grey, the detectors' Darknet letterbox colour, would be a colour
-    the model sees as content.)
+    model's mean colour. The mean colour normalises to zero: Integrated Gradients' baseline, Occlusion's patch and
+    what RISE's masks leave, so perturbing the padding changes nothing and these methods find nothing there to
+    attribute (Integrated Gradients gives it exactly 0); it is also how timm's own ``border`` crop mode pads. Grey,
+    the detectors' Darknet letterbox colour, would be a colour the model sees as content.
     """
 
     input_size: tuple[int, int]
