@@ -28,7 +28,7 @@ WHOLE_IMAGE = "whole image"
 FRAMINGS = (CROP, WHOLE_IMAGE)
 DEFAULT_FRAMING = CROP
 FRAMING_HELP = {
-    CROP: "the model's own evaluation preprocessing (resize, then its centre crop): the map covers the part it saw",
+    CROP: "the model's own evaluation preprocessing (mostly a resize and a centre crop): the map covers what it saw",
     WHOLE_IMAGE: "the whole photo scaled to fit the model's input, padded with the mean colour: every pixel covered",
 }
 """One line per framing, for the tabs, the command line's help and the docs."""

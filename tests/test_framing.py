@@ -288,3 +288,35 @@ def test_a_manifest_records_the_framing_and_replays_to_the_same_map(tmp_path, fr
     capsys.readouterr()
     assert main(["explain", str(chelsea), "--manifest", str(old), "--out", str(tmp_path / "c")]) == 0
     assert "written before framings existed" in capsys.readouterr().err
+
+
+def _published_classifiers():
+    from published_repos import CLASSIFIERS
+
+    return CLASSIFIERS
+
+
+@pytest.mark.parametrize("spec", _published_classifiers(), ids=lambda spec: spec.repo_id)
+def test_the_listed_models_published_preprocessing_is_reproduced(spec):
+    """The published settings of every classifier the Space lists: timm's pretrained config from timm's own
+    registry, a transformers repo's published ``preprocessor_config.json`` (tests/fixtures/published/)."""
+    if spec.kind == "timm":
+        import timm
+        from timm.data import create_transform, resolve_data_config
+
+        data_config = resolve_data_config(pretrained_cfg=timm.models.get_pretrained_cfg(spec.timm_name).to_dict())
+        preprocessing, transform = timm_preprocessing(data_config), create_transform(**data_config)
+
+        def library(photo: np.ndarray) -> torch.Tensor:
+            return transform(Image.fromarray(photo))[None]
+    else:
+        from transformers import AutoImageProcessor
+
+        processor = AutoImageProcessor.from_pretrained(spec.fixture)
+        preprocessing = transformers_preprocessing(processor)
+
+        def library(photo: np.ndarray) -> torch.Tensor:
+            return processor(images=Image.fromarray(photo), return_tensors="pt")["pixel_values"]
+
+    for name, photo in PHOTOS.items():
+        torch.testing.assert_close(preprocessing.to_tensor(photo), library(photo), atol=PIXELS, rtol=0, msg=name)
