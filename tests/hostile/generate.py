@@ -954,6 +954,8 @@ def _controls_cases(csv_folder: Path) -> list[Case]:
         ("/explain", {"target": "\x00"}, Expect("error", ("target class",))),
         ("/explain", {"target": "x" * 1_000_000}, Expect("error", ("target class",))),
         ("/explain", {"method": "x" * 1_000_000}, Expect("error", ("unknown method",))),
+        ("/explain", {"framing": "stretch"}, Expect("error", ("framing",))),
+        ("/compare", {"framing": "x" * 1_000_000}, Expect("error", ("framing",))),
     ]
     cases = []
     for index, (endpoint, values, expect) in enumerate(rows):
