@@ -94,7 +94,8 @@ class Geometry:
 
     def map_to_image(self, attribution: np.ndarray, outside: float = 0.0) -> np.ndarray:
         """An HxW map over the network input -> the photo's resolution: the input's pixels that show the photo
-        (letterbox padding cut away) resized bilinearly onto ``crop_box``; ``outside`` it (what a crop cut away)."""
+        (letterbox padding cut away) resized bilinearly onto ``crop_box``, and ``outside`` elsewhere (what a crop cut
+        away)."""
         top, left, bottom, right = self.window
         box_left, box_top, box_right, box_bottom = self.crop_box
         inside = attribution[top:bottom, left:right]

@@ -66,6 +66,10 @@ class Preprocessing:
     origin: str = ""
     """Whose preprocessing this is, for the model card (e.g. "timm pretrained config")."""
 
+    def __post_init__(self) -> None:
+        if self.scaling not in SCALINGS or self.backend not in ("pil", "tensor"):
+            raise ValueError(f"scaling {self.scaling!r} not in {SCALINGS} or backend {self.backend!r} not pil/tensor")
+
     def resized_size(self, image_size: tuple[int, int]) -> tuple[int, int]:
         """(height, width) of the photo after the ``crop`` framing's resize, before its centre crop."""
         target_h, target_w = self.resize_size or self.input_size
