@@ -148,7 +148,11 @@ def test_a_closed_page_frees_the_worker_at_its_next_batch(app, client, chelsea):
         with Path(chelsea["path"]).open("rb") as file:
             uploaded = http.post("/upload", files={"files": ("chelsea.png", file)}).json()[0]
         image = {"path": uploaded, "meta": {"_type": "gradio.FileData"}}
-        body = {"data": [image, "", "RISE", "", rise(LONG_RISE)], "fn_index": explain["id"], "session_hash": session}
+        body = {
+            "data": [image, "", "RISE", "", rise(LONG_RISE), "crop"],
+            "fn_index": explain["id"],
+            "session_hash": session,
+        }
         assert http.post("/queue/join", json=body).status_code == 200
         with http.stream("GET", "/queue/data", params={"session_hash": session}) as events:
             for line in events.iter_lines():
