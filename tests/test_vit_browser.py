@@ -20,6 +20,7 @@ from dinov2_weights import config, dinov2_small
 from fake_hub import FakeRepo, _folder_files
 from gradio_client import Client, handle_file
 from PIL import Image
+from test_dinov2 import DOG_BOXES, mass_ratio
 
 from hub_models.assets import DARKNET_PHOTOS, verified_path
 from hub_models.images import load_image
@@ -29,9 +30,6 @@ pytestmark = pytest.mark.slow
 
 REPO = "fake-org/dinov2-small-prototypes"
 PROCESSOR = "fixtures/published/facebook--dinov2-small-imagenet1k-1-layer/preprocessor_config.json"
-BOXES = {"dog": (slice(218, 542), slice(128, 308)), "bicycle": (slice(135, 420), slice(330, 566))}
-"""dog.jpg (576 x 768), rows and columns drawn by hand (tests/test_dinov2.py): the dog's box is 13.2 % of the photo."""
-TRUCK = (slice(70, 170), slice(465, 700))
 
 
 def dog_photo() -> str:
@@ -44,7 +42,7 @@ def dinov2_repo(fake_hub, tmp_path_factory) -> str:
 
     backbone = dinov2_small()
     photo = load_image(dog_photo())
-    crops = [photo[box] for box in (*BOXES.values(), TRUCK)]
+    crops = [photo[box] for box in DOG_BOXES.values()]  # dog, bicycle, truck: the head's classes
     with torch.no_grad():
         tokens = torch.cat(
             [backbone(Preprocessing((224, 224)).to_tensor(crop)).last_hidden_state[:, 0] for crop in crops]
@@ -69,12 +67,6 @@ def dinov2_repo(fake_hub, tmp_path_factory) -> str:
     return REPO
 
 
-def mass_ratio(attribution: np.ndarray, box: tuple[slice, slice]) -> float:
-    """The map's positive mass inside ``box`` over the box's share of the photo: above 1, the map prefers the box."""
-    positive = np.maximum(attribution, 0.0)
-    return float(positive[box].sum() / positive.sum() / (positive[box].size / positive.size))
-
-
 def test_grad_cam_and_rollout_on_a_real_vit_point_at_the_dog(page, app_url, dinov2_repo, artifacts):
     client = Client(app_url, verbose=False)
     photo = handle_file(dog_photo())
@@ -84,7 +76,7 @@ def test_grad_cam_and_rollout_on_a_real_vit_point_at_the_dog(page, app_url, dino
         _, raw_map, _, _ = client.predict(photo, dinov2_repo, method, "dog", "", "whole image", api_name="/explain")
         attribution = np.load(raw_map)
         assert attribution.shape == (576, 768)
-        assert mass_ratio(attribution, BOXES["dog"]) > 1.5, method
+        assert mass_ratio(attribution, DOG_BOXES["dog"]) > 1.5, method
 
     page.get_by_role("tab", name="CNN").click()
     page.locator("#cnn-image input[type=file]").set_input_files(dog_photo())
