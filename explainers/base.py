@@ -97,7 +97,9 @@ class Problem:
 
 @dataclass(frozen=True)
 class Method:
-    """One registry entry. ``attribute`` returns an HxW float map at the model's input resolution."""
+    """One registry entry. ``attribute`` returns an HxW float map at the model's input resolution for a PyTorch model,
+    ``keras`` the same for a Keras model (``hub_models.keras_models``); None where the method has no implementation
+    for that framework, and then it is not offered for such a model."""
 
     key: str
     name: str
@@ -105,7 +107,7 @@ class Method:
     backend: str
     params: tuple[Param, ...]
     cost: Callable[[dict[str, Any], tuple[int, int]], Cost]
-    attribute: Callable[[Problem, dict[str, Any]], np.ndarray]
+    attribute: Callable[[Problem, dict[str, Any]], np.ndarray] | None
     question: str
     paper: str
     stochastic: bool = False
@@ -113,6 +115,8 @@ class Method:
     caveats: str = ""
     families: tuple[str, ...] = IMAGE_FAMILIES
     """The model families it gives a map on; on any other it refuses with a message naming the methods that apply."""
+    keras: Callable[[Problem, dict[str, Any]], np.ndarray] | None = None
+    """Xplique's implementation, run on a Keras model (``explainers.xplique_keras``)."""
 
 
 @dataclass

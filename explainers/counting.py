@@ -26,10 +26,18 @@ class CountingModel(nn.Module):
             model.eval()
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        check_request(f"{self.evaluations:,} of about {self.expected:,} model evaluations", EXPLANATION_ADVICE)
+        self.before_batch()
         outputs = self.model(inputs)
-        self.evaluations += int(inputs.shape[0])
+        self.after_batch(int(inputs.shape[0]))
+        return outputs
+
+    def before_batch(self) -> None:
+        """Stops the request here if it must stop (what a batch of any framework calls before it runs)."""
+        check_request(f"{self.evaluations:,} of about {self.expected:,} model evaluations", EXPLANATION_ADVICE)
+
+    def after_batch(self, images: int) -> None:
+        """Counts a batch of ``images`` that ran, and reports the progress."""
+        self.evaluations += images
         if self.progress is not None:
             done = min(1.0, self.evaluations / self.expected)
             self.progress(done, f"{self.evaluations} of about {self.expected} model evaluations")
-        return outputs

@@ -14,13 +14,14 @@ import torch.nn.functional as F
 
 from explainers.base import Cost, Explanation, Method, Problem, ProgressFn
 from explainers.counting import CountingModel
-from explainers.families import check_applies
+from explainers.families import check_applies, implementation
 from explainers.limits import check_work, work_note
 from explainers.presets import all_params, machine_of
 from explainers.registry import METHODS, get_method, parse_params, validate_params
 from explainers.runtime import import_xplique
 from explainers.throughput import predicted_seconds, record_run
 from hub_models.framing import DEFAULT_FRAMING, check_framing
+from hub_models.keras_models import KERAS
 from hub_models.loaded_model import LoadedModel
 
 
@@ -124,9 +125,9 @@ def explain(
     problem = _problem(model, framed, target_index, counting)
     check_applies(spec, METHODS, problem.model, problem.inputs)
     if spec.stochastic:  # ~0.6 ms (torch.manual_seed queues a CUDA seed with its stack trace): a tenth of Grad-CAM
-        seed_everything(values["seed"], tensorflow=spec.backend == "xplique")
+        seed_everything(values["seed"], tensorflow=spec.backend == "xplique" or model.framework == KERAS)
     start = time.perf_counter()
-    raw = spec.attribute(problem, values)
+    raw = implementation(spec, model.module)(problem, values)
     seconds = time.perf_counter() - start
     if record_timing:
         record_run(model.module, model.preprocessing.input_size, spec.key, cost, seconds)

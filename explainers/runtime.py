@@ -1,10 +1,9 @@
 """Process-wide settings that make this stack safe and fast; the one place that imports TensorFlow.
 
-* Importing TensorFlow before triton crashes the process (an LLVM symbol clash). ``import_xplique`` imports torch,
-  torchvision's ops and timm (which load triton when it is installed) first, so no import order elsewhere matters.
+* TensorFlow is imported by ``hub_models.tensorflow_runtime`` only (in the order that is safe beside PyTorch);
+  ``import_xplique`` imports xplique after it.
 * glibc's allocator makes batched inference slower as batches grow on small machines; three ``MALLOC_*`` settings,
   which only take effect at process start, fix it. ``ensure_fast_allocator`` re-executes the process with them.
-* xplique's ``tf.data`` loops stall until TensorFlow's autotune tick when the CPU is busy; debug mode removes it.
 * Training a small network (the MLP and LSTM tabs) is a long chain of tiny operations: a second torch thread costs
   more in synchronisation than it computes, and on a shared 2-core CPU the two threads wait for each other (20x
   slower under load, see benchmarks/RESULTS.md). ``torch_threads(1)`` runs such a block on one thread.
@@ -26,6 +25,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, TypeVar
+
+from hub_models.tensorflow_runtime import import_tensorflow
 
 log = logging.getLogger(__name__)
 Handler = TypeVar("Handler", bound=Callable[..., Any])
@@ -55,16 +56,9 @@ def ensure_fast_allocator() -> None:
 
 @functools.cache
 def import_xplique() -> ModuleType:
-    """Import xplique (and TensorFlow) safely and configured for CPU inference beside PyTorch."""
-    import timm  # noqa: F401  (loads triton, if present, before TensorFlow)
-    import torch  # noqa: F401
-    import torchvision.ops  # noqa: F401
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    tf.config.set_visible_devices([], "GPU")
-    tf.data.experimental.enable_debug_mode()
+    """Import xplique (after TensorFlow, ``hub_models.tensorflow_runtime``) configured for CPU inference beside
+    PyTorch."""
+    tf = import_tensorflow()
     import xplique
 
     # Said once per wrapped model by design, and the eager mode it announces is what PyTorch models need.

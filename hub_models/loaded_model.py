@@ -169,7 +169,7 @@ class FrozenModel:
         self.module.eval()
         for parameter in self.module.parameters():
             parameter.requires_grad_(False)
-        published_parameters = sum(parameter.numel() for parameter in self.module.parameters())
+        published_parameters = sum(parameter.numel() for parameter in self.module.parameters())  # Keras: 0, in source
         folded = fold_batch_norms(self.module, self.preprocessing.input_size)
         # As published, not as folded (the norms' weights gone, biases added); a copy keeps its original's figures.
         self.source = {
@@ -182,6 +182,11 @@ class FrozenModel:
     @property
     def n_classes(self) -> int:
         return len(self.labels)
+
+    @property
+    def framework(self) -> str:
+        """"pytorch", or "keras" for a Keras model behind ``hub_models.keras_models.KerasClassifier``."""
+        return getattr(self.module, "framework", "pytorch")
 
 
 @dataclass

@@ -1,0 +1,161 @@
+"""Keras 3 image classifiers (TensorFlow backend): KerasHub presets, and timm checkpoints converted by KerasHub's own
+timm loader (one set of weights in both frameworks).
+
+Weights only, as for the PyTorch loaders: a model is built from KerasHub's registered classes and a configuration
+(``config.json``, ``task.json``), and its weights are read from ``model.weights.h5`` (arrays, nothing executable) or a
+timm ``model.safetensors``. The ``.keras`` archives, legacy SavedModels and HDF5 full-model files that can carry
+code are refused before anything is downloaded (``hub_models.hub``).
+
+A loaded Keras model becomes a ``LoadedModel`` like any other: ``KerasClassifier`` is a PyTorch module whose forward
+runs the Keras model, so the model card, the top-5, the cost model and the faithfulness metrics read it as they read
+a PyTorch one; the explanations themselves run in Keras, through Xplique (``explainers.xplique_keras``).
+
+TensorFlow, Keras and KerasHub are imported only when a Keras model is loaded (``hub_models.tensorflow_runtime``
+imports them in the order that is safe beside PyTorch).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from hub_models.errors import UserInputError
+from hub_models.loaded_model import LoadedModel, Preprocessing
+
+KERAS = "keras"
+PYTORCH = "pytorch"
+KERAS_PREFIX = "keras:"
+"""A model spec that starts with it loads a timm checkpoint in Keras (``keras:timm/resnet18.a1_in1k``)."""
+
+
+def framework_of(module: nn.Module) -> str:
+    """ "keras" for a ``KerasClassifier``, "pytorch" for any other module."""
+    return getattr(module, "framework", PYTORCH)
+
+
+class KerasClassifier(nn.Module):
+    """A Keras image classifier behind PyTorch's ``forward``: NCHW float32 normalised pixels in, logits out.
+
+    ``keras`` is the classifier as one flat functional model, NHWC normalised pixels -> logits: KerasHub nests its
+    backbone inside the task model, where Xplique cannot watch one of its layers, so the backbone's graph is
+    continued by the task's head (``flatten``). ``feature_layers`` are the names of its layers with a 4-D output
+    (height x width x channels), last first: the layers a CAM may watch.
+    """
+
+    framework = KERAS
+
+    def __init__(self, model: Any, backbone_class: str) -> None:
+        super().__init__()
+        self.keras = model
+        self.backbone_class = backbone_class
+        """The KerasHub backbone's class name (``explainers.families`` reads the family from it)."""
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        channels_last = inputs.detach().permute(0, 2, 3, 1).contiguous().cpu().numpy()
+        logits = self.keras(channels_last, training=False)
+        return torch.from_numpy(np.array(logits, dtype=np.float32))
+
+    @property
+    def feature_layers(self) -> list[str]:
+        return feature_layers(self.keras)
+
+    def parameter_count(self) -> int:
+        return int(self.keras.count_params())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> KerasClassifier:
+        """A copy with its own weights (a sanity check randomises the copy, never the loaded model)."""
+        import keras
+
+        clone = keras.models.clone_model(self.keras)
+        clone.set_weights(self.keras.get_weights())
+        return KerasClassifier(clone, self.backbone_class)
+
+
+def feature_layers(model: Any) -> list[str]:
+    """The names of ``model``'s layers whose output is a 4-D map (batch, height, width, channels), last first."""
+    names = []
+    for layer in model.layers:
+        try:
+            shape = layer.output.shape
+        except (AttributeError, ValueError):  # the input layer, or a layer called more than once
+            continue
+        if len(shape) == 4:
+            names.append(layer.name)
+    return names[::-1]
+
+
+def flatten(task: Any) -> Any:
+    """The task model as one functional model: its backbone's own graph, continued by the operations the task applies
+    after the backbone (pooling, dropout, the classification head), so that every layer of the backbone is a layer
+    of the model. The weights are shared, not copied."""
+    import keras
+
+    backbone = task.backbone
+    operations = list(task.operations)
+    if backbone not in operations:
+        raise UserInputError(f"{task.name} is not a KerasHub task with a backbone; it cannot be explained here.")
+    outputs = backbone.output
+    for operation in operations[operations.index(backbone) + 1 :]:
+        outputs = operation(outputs)
+    return keras.Model(backbone.input, outputs, name=f"{task.name}_flat")
+
+
+def converter_preprocessing(converter: Any, origin: str) -> Preprocessing:
+    """What a KerasHub ``ImageConverter`` does to a photo, as a ``Preprocessing``: resized to ``image_size`` (with
+    ``crop_to_aspect_ratio``, the largest centred region of that aspect ratio, which is a shorter-side resize and a
+    centre crop), then ``pixels * scale + offset`` on 0-255 pixels, which is ``(p - mean) / std`` on 0-1 pixels with
+    ``std = 1 / (255 scale)`` and ``mean = -offset std``."""
+    config = converter.get_config()
+    height, width = (int(v) for v in config["image_size"])
+    scale = _three(config.get("scale"), 1.0)
+    offset = _three(config.get("offset"), 0.0)
+    std = tuple(1.0 / (255.0 * s) for s in scale)
+    mean = tuple(-o * s for o, s in zip(offset, std, strict=True))
+    interpolation = str(config.get("interpolation") or "bilinear")
+    if interpolation not in ("bilinear", "bicubic", "nearest"):
+        interpolation = "bilinear"
+    crop = bool(config.get("crop_to_aspect_ratio", True))
+    return Preprocessing(
+        input_size=(height, width),
+        mean=mean,  # type: ignore[arg-type]
+        std=std,  # type: ignore[arg-type]
+        interpolation=interpolation,
+        scaling="keep_ratio" if crop else "squash",
+        backend="tensor",
+        origin=origin,
+    )
+
+
+def _three(value: Any, default: float) -> tuple[float, float, float]:
+    if value is None:
+        return (default,) * 3  # type: ignore[return-value]
+    values = [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+    return tuple(values * 3 if len(values) == 1 else values[:3])  # type: ignore[return-value]
+
+
+def keras_loaded_model(
+    name: str, task: Any, preprocessing: Preprocessing, labels: list[str], source: dict[str, str]
+) -> LoadedModel:
+    """A KerasHub image classifier as a ``LoadedModel``."""
+    module = KerasClassifier(flatten(task), type(task.backbone).__name__)
+    source = {**source, "framework": KERAS, "parameters": str(module.parameter_count())}
+    return LoadedModel(name=name, module=module, preprocessing=preprocessing, labels=labels, source=source)
+
+
+def load_keras_task(folder: Path) -> Any:
+    """A KerasHub ``ImageClassifier`` from a local preset folder (KerasHub's format or a timm checkpoint, which
+    KerasHub's timm loader converts), without its preprocessor's graph (the app preprocesses)."""
+    from hub_models.tensorflow_runtime import import_keras_hub
+
+    keras_hub = import_keras_hub()
+    return keras_hub.models.ImageClassifier.from_preset(str(folder))
+
+
+def keras_copy(module: KerasClassifier) -> KerasClassifier:
+    """An independent copy of a Keras classifier (its own weights)."""
+    return copy.deepcopy(module)
