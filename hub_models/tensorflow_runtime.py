@@ -1,5 +1,6 @@
 """The one place that imports TensorFlow, Keras and KerasHub: in the order that is safe beside PyTorch, configured
-for CPU inference, once, and when first needed (or ahead of time, in the background: ``warm_up_in_background``).
+for CPU inference, once, when first needed (or ahead of time: the app imports them behind the page once it is warm,
+``app.preload_tensorflow``).
 
 * Importing TensorFlow before triton crashes the process (an LLVM symbol clash). ``import_tensorflow`` imports torch,
   torchvision's ops and timm (which load triton when it is installed) first, so no import order elsewhere matters.
@@ -51,19 +52,3 @@ def import_keras_hub() -> ModuleType:
         import keras_hub
 
     return keras_hub
-
-
-def warm_up_in_background(*importers: object) -> threading.Thread:
-    """Run each importer (a function of no arguments) on a daemon thread, one after the other; failures are logged,
-    not raised: the request that needs the module imports it again and shows the error."""
-
-    def run() -> None:
-        for importer in importers:
-            try:
-                importer()  # type: ignore[operator]
-            except Exception:  # a warm-up never takes the app down
-                log.exception("background import failed")
-
-    thread = threading.Thread(target=run, name="tensorflow-warm-up", daemon=True)
-    thread.start()
-    return thread

