@@ -25,6 +25,7 @@ from demos.method_panel import MethodPanel
 from demos.result_cache import cached_result
 from demos.tab import Field, Links, Tab
 from explainers import METHODS, estimate, explain
+from explainers.families import methods_for
 from explainers.presets import machine_of
 from explainers.runtime import within_memory_budget
 from hub_models import load_model
@@ -97,6 +98,17 @@ def explain_image(
     return str(files["overlay"]), str(files["map"]), str(files["manifest"]), str(files["bundle"])
 
 
+def methods_choice(model: str | None, method: str) -> dict[str, Any]:
+    """The method field offers the methods that give a map on the chosen model (its framework and family, from the
+    registry); the chosen one stays if it applies, else the first that does. A model that does not load keeps the
+    list as it is (its card says why)."""
+    try:
+        names = [spec.name for spec in methods_for(load_model(model), METHODS)]
+    except UserInputError:
+        return gr.update()
+    return gr.update(choices=names, value=method if method in names else names[0])
+
+
 @user_facing
 def show_model_card(model: str | None) -> str:
     """The model's card under the model field; a model that does not load says why there instead."""
@@ -166,6 +178,7 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
     ).success(target_choices, top, target, api_visibility="private")
     live_cost(app, cost_preview, [model, *PANEL.inputs], cost)
     gr.on([app.load, model.change], show_model_card, model, card, api_visibility="private")
+    model.change(methods_choice, [model, method], method, api_visibility="private", show_progress="hidden")
     # The parameters are read from the controls as they are at the click, not from the JSON box, whose update may
     # still be in flight; the click's first step rewrites the box, the second is the /explain endpoint itself.
     explain_button.click(

@@ -19,6 +19,7 @@ from explainers import METHODS
 from explainers.base import Method
 from explainers.detection import DETECTION_METHODS, estimate_box
 from explainers.explain import estimate
+from explainers.families import frameworks
 from explainers.lstm_training import LstmSettings, estimate_seconds, forecast_data
 from explainers.mlp_dynamics import DEFAULT_PRESET, estimated_training_seconds, preset_values, settings_from
 from explainers.presets import preset_values as method_preset_values
@@ -74,7 +75,8 @@ def _table(rows: list[GuideRow]) -> str:
     for row in rows:
         method = row.method
         lines.append(
-            f"| **{method.name}** | {method.question} | {', '.join(method.families)} | {row.access} | "
+            f"| **{method.name}** | {method.question} | {', '.join(method.families)} ({frameworks(method)}) | "
+            f"{row.access} | "
             f"{row.evaluations[0]:,} / "
             f"{row.evaluations[1]:,} | {row.seconds[0]:.1f} / {row.seconds[1]:.1f} | {method.strengths} | "
             f"{method.caveats} | {method.paper} |"
@@ -93,7 +95,8 @@ def method_table() -> str:
         for key, method in methods.items():
             cost = method.cost(method_preset_values(method, "default"), (224, 224))
             lines.append(
-                f"| **{method.name}** (`{key}`) | {tab} | {', '.join(method.families)} | "
+                f"| **{method.name}** (`{key}`) | {tab} | {', '.join(method.families)}"
+                f"{f' ({frameworks(method)})' if tab != 'Detection' else ''} | "
                 f"{access(method, cost.evaluations, cost.backward)} | {method.question} | {method.paper} |"
             )
     return "\n".join(lines)

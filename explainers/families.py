@@ -18,6 +18,7 @@ from explainers.cam import known_feature_maps
 from explainers.tokens import token_grid
 from hub_models.errors import UserInputError
 from hub_models.keras_models import KERAS, framework_of
+from hub_models.loaded_model import LoadedModel
 
 FAMILY_NAMES = {
     CNN: "a CNN",
@@ -76,3 +77,15 @@ def check_applies(method: Method, methods: dict[str, Method], model: nn.Module, 
         f"{method.name} does not apply to this model: it needs {' or '.join(FAMILY_NAMES[f] for f in method.families)}"
         f", and this model is {FAMILY_NAMES[family]}. Methods that apply: {', '.join(others)}."
     )
+
+
+def frameworks(method: Method) -> str:
+    """The frameworks a method has an implementation for, in words ("PyTorch, Keras")."""
+    names = [name for name, code in (("PyTorch", method.attribute), ("Keras", method.keras)) if code is not None]
+    return ", ".join(names)
+
+
+def methods_for(model: LoadedModel, methods: dict[str, Method]) -> list[Method]:
+    """The methods of ``methods`` that give a map on a loaded classifier (its framework, its family), in table order."""
+    height, width = model.preprocessing.input_size
+    return applicable(methods, model.module, torch.zeros(1, 3, height, width))

@@ -9,11 +9,13 @@ CURATED_HUB_MODELS: list[tuple[str, str]] = [
     ("timm/convnext_tiny.fb_in22k_ft_in1k (timm, ImageNet)", "timm/convnext_tiny.fb_in22k_ft_in1k"),
     ("timm/efficientnet_b0.ra_in1k (timm, ImageNet)", "timm/efficientnet_b0.ra_in1k"),
     ("timm/vit_small_patch16_224.augreg_in21k_ft_in1k (timm, ViT)", "timm/vit_small_patch16_224.augreg_in21k_ft_in1k"),
+    ("timm/resnet50.a1_in1k in Keras (KerasHub's timm converter, explained by Xplique)", "keras:timm/resnet50.a1_in1k"),
     ("microsoft/resnet-50 (transformers, ImageNet)", "microsoft/resnet-50"),
     ("facebook/convnext-tiny-224 (transformers, ImageNet)", "facebook/convnext-tiny-224"),
     ("google/vit-base-patch16-224 (transformers, ViT)", "google/vit-base-patch16-224"),
 ]
-"""Good choices offered in the model dropdown as (label, Hub id); any other id can be typed."""
+"""Good choices offered in the model dropdown as (label, Hub id); any other id can be typed. ``keras:`` loads a timm
+checkpoint in Keras (``hub_models.keras_models``)."""
 
 
 def model_card(model: LoadedModel) -> str:
@@ -32,6 +34,9 @@ def model_card(model: LoadedModel) -> str:
         f"license {source.get('license', 'unknown')} · {_count(parameters)} parameters · "
         f"input {height}x{width} · {model.n_classes:,} classes"
     )
+    if model.framework == "keras":
+        backbone = getattr(model.module, "backbone_class", "")
+        lines.append(f"Keras 3 on TensorFlow ({backbone}): its methods run in Xplique")
     if isinstance(model.preprocessing, Preprocessing):  # a classifier's; a detector's is always its letterbox
         lines.append(f"preprocessing (framing 'crop'): {model.preprocessing.describe()}")
     if int(source.get("batch_norms_folded") or 0):

@@ -77,7 +77,7 @@ def test_sdk_version_is_the_pinned_gradio():
 
 def test_models_are_exactly_the_hub_models_the_app_offers():
     config, _ = front_matter()
-    offered = [model_id for _, model_id in [*CURATED_HUB_MODELS, *CURATED_HUB_DETECTORS]]
+    offered = {model_id.removeprefix("keras:") for _, model_id in [*CURATED_HUB_MODELS, *CURATED_HUB_DETECTORS]}
     assert sorted(config["models"]) == sorted(offered)
 
 
