@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from demos import sanity
+from demos import cross_check, sanity
 from demos.components import CheckboxGroup, Radio
 from demos.errors import user_facing
 from demos.inputs import framing_radio, image_with_examples, live_cost, model_dropdown, uploaded_image
@@ -158,6 +158,7 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
         api_name="compare",
     )
     sanity.build(app)
+    cross_check.build(app)
     return Links({"example": Field(image, example_photo)})
 
 
