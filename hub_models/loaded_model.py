@@ -185,7 +185,7 @@ class FrozenModel:
 
     @property
     def framework(self) -> str:
-        """"pytorch", or "keras" for a Keras model behind ``hub_models.keras_models.KerasClassifier``."""
+        """ "pytorch", or "keras" for a Keras model behind ``hub_models.keras_models.KerasClassifier``."""
         return getattr(self.module, "framework", "pytorch")
 
 
