@@ -6,6 +6,7 @@
     python -m explainers detect IMAGE_OR_FOLDER [--detector ID] [--method NAME] [--box INDEX] --out DIR
     python -m explainers mlp [--dataset NAME | --csv FILE --label COLUMN] [--preset NAME] [--params JSON] --out DIR
     python -m explainers lstm [--series NAME | --csv FILE] [--params JSON] [--sequence N] --out DIR
+    python -m explainers cross-check IMAGE [--model timm/ID] [--methods A,B] [--framing F] --out DIR
 
 Each image gets a folder ``DIR/<image name>/`` with the files the app offers for download (overlay PNG, raw map
 ``.npy``, manifest JSON) and a README.txt with the command that reproduces it. A mistake in the call (a missing file,
@@ -28,6 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from explainers.base import Method, ProgressFn
+from explainers.cross_framework import DEFAULT_CROSS_METHODS, DEFAULT_TIMM_MODEL, cross_check, load_pair
 from explainers.detection import DETECTION_METHODS, explain_box
 from explainers.explain import explain
 from explainers.lstm_training import CSV_CHOICE, LstmSettings, sequence_data, train_lstm
@@ -42,7 +44,7 @@ from hub_models.series import DEFAULT_SERIES, LABELLED_SETS
 from hub_models.tabular import DEFAULT_DATASET, bundled_dataset, csv_dataset
 from outputs import lstm_render, mlp_render
 from outputs.export import lstm_command, mlp_command, write_readme
-from outputs.results import save_explanation, write_lstm, write_mlp
+from outputs.results import save_explanation, write_cross_check, write_lstm, write_mlp
 
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 USER_ERROR = 2
@@ -224,6 +226,23 @@ def run_lstm(args: argparse.Namespace) -> None:
     print(folder, flush=True)
 
 
+def run_cross_check(args: argparse.Namespace) -> None:
+    methods = [name.strip() for name in args.methods.split(",") if name.strip()]
+    for name in methods:
+        get_method(name)
+    framing = check_framing(args.framing or DEFAULT_FRAMING)
+    paths = image_paths(args.input)
+    pytorch, keras = load_pair(args.model)
+
+    def one(path: Path, rgb: np.ndarray, folder: Path) -> None:
+        with progress_bar(f"cross-check {path.name}") as report:
+            result = cross_check(pytorch, keras, rgb, methods, args.preset, report, framing)
+        write_cross_check(folder, rgb, result)
+        print(result.verdict(), file=sys.stderr)
+
+    for_each_image(paths, args.out, None, one)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m explainers", description="xai-suite's explanations from the command line."
@@ -270,7 +289,21 @@ def build_parser() -> argparse.ArgumentParser:
     lstm.add_argument("--sequence", type=int, default=-1, help="the validation sequence to animate (-1: the last)")
     lstm.set_defaults(run=run_lstm)
 
-    for sub in (explain, detect, mlp, lstm):
+    cross = commands.add_parser(
+        "cross-check", help="one timm checkpoint in PyTorch and in Keras: logits and each method's maps compared"
+    )
+    cross.add_argument("input", type=Path, help="an image, or a folder of images")
+    cross.add_argument("--model", default=DEFAULT_TIMM_MODEL, help=f"a timm id (default: {DEFAULT_TIMM_MODEL})")
+    cross.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_CROSS_METHODS),
+        help=f"methods implemented in both frameworks, comma-separated (default: {','.join(DEFAULT_CROSS_METHODS)})",
+    )
+    cross.add_argument("--preset", choices=("fast", "default"), default="fast", help="the methods' preset")
+    cross.add_argument("--framing", choices=FRAMINGS, help="crop (default) or 'whole image'")
+    cross.set_defaults(run=run_cross_check)
+
+    for sub in (explain, detect, mlp, lstm, cross):
         sub.add_argument("--out", type=Path, required=True, help="the folder to write into (created if missing)")
     return parser
 

@@ -14,32 +14,25 @@ from demos.components import CheckboxGroup
 from demos.errors import user_facing
 from demos.inputs import framing_radio, image_with_examples, live_cost, uploaded_image
 from demos.result_cache import cached_result
-from explainers.cross_framework import DEFAULT_CROSS_METHODS, cross_check, cross_check_cost, cross_methods
+from explainers.cross_framework import (
+    DEFAULT_CROSS_METHODS,
+    DEFAULT_TIMM_MODEL,
+    cross_check,
+    cross_check_cost,
+    cross_methods,
+    load_pair,
+)
 from explainers.limits import check_work, work_note
 from explainers.registry import METHODS
 from explainers.runtime import within_memory_budget
-from hub_models import load_model
 from hub_models.cache import cached_specs
 from hub_models.device import gpu_task
-from hub_models.errors import UserInputError
 from hub_models.framing import DEFAULT_FRAMING, check_framing
 from hub_models.keras_models import KERAS_PREFIX
-from outputs.cross_check_render import cross_check_overlays
-from outputs.files import new_result_folder, write_json, write_png
+from outputs.files import new_result_folder
+from outputs.results import write_cross_check
 
-DEFAULT_TIMM_MODEL = "timm/resnet50.a1_in1k"
 PRESET = "fast"
-
-
-def model_pair(model: str | None) -> tuple[Any, Any]:
-    """The timm id in PyTorch and in Keras (``keras:`` + the id)."""
-    spec = (model or "").strip().removeprefix(KERAS_PREFIX)
-    if not spec.startswith("timm/"):
-        raise UserInputError(
-            f"The cross-check needs a timm checkpoint that KerasHub converts (ResNet, EfficientNet, MobileNet, "
-            f"DenseNet, VGG, CSPNet), such as {DEFAULT_TIMM_MODEL!r}; got {model!r}."
-        )
-    return load_model(spec), load_model(KERAS_PREFIX + spec)
 
 
 @user_facing
@@ -52,7 +45,7 @@ def cost_preview(model: str | None, methods: list[str] | None) -> str:
             f"**Cost:** the click first loads {spec or 'the checkpoint'} in PyTorch and in Keras (a download the "
             "first time, then a few seconds to build each); the exact cost shows here once both are in memory."
         )
-    pytorch, keras = model_pair(model)
+    pytorch, keras = load_pair(model)
     seconds, evaluations = cross_check_cost(pytorch, keras, methods or [], PRESET)
     return (
         f"**Cost:** {len(methods or [])} methods in both frameworks at their {PRESET} presets (random ones twice "
@@ -77,18 +70,14 @@ def run_cross_check(
     its file."""
     framing = check_framing(framing)
     photo = uploaded_image(image)
-    pytorch, keras = model_pair(model)
+    pytorch, keras = load_pair(model)
     check_work(cross_check_cost(pytorch, keras, methods or [], PRESET)[1], "this cross-check")
     result = cross_check(
         pytorch, keras, photo, methods or [], PRESET, lambda done, text: progress(done, desc=text), framing
     )
-    folder = new_result_folder()
-    gallery = [
-        (str(write_png(folder, f"cross_{index:02d}", picture)), caption)
-        for index, (picture, caption) in enumerate(cross_check_overlays(photo, result))
-    ]
-    record = result.record()
-    return gallery, result.verdict(), record, str(write_json(folder, "cross_check", record))
+    files = write_cross_check(new_result_folder(), photo, result)
+    gallery = [(str(path), caption) for path, caption in files["gallery"]]
+    return gallery, result.verdict(), result.record(), str(files["record"])
 
 
 def build(app: gr.Blocks) -> None:

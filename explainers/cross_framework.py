@@ -28,14 +28,27 @@ from explainers.agreement import correlation
 from explainers.base import Explanation, Method, ProgressFn
 from explainers.explain import estimate, explain
 from explainers.registry import METHODS, get_method
+from hub_models.cache import load_model
 from hub_models.errors import UserInputError
-from hub_models.keras_models import KERAS
+from hub_models.keras_models import KERAS, KERAS_PREFIX
 from hub_models.loaded_model import LoadedModel
 
 DETERMINISTIC_AGREEMENT = 0.99
 STATISTICAL_SHARE = 0.9
 SEEDS = (0, 1)
 DEFAULT_CROSS_METHODS = ("gradcam", "saliency", "integrated_gradients")
+DEFAULT_TIMM_MODEL = "timm/resnet50.a1_in1k"
+
+
+def load_pair(spec: str | None) -> tuple[LoadedModel, LoadedModel]:
+    """A timm checkpoint in PyTorch and in Keras (``keras:`` + the id: KerasHub's timm converter)."""
+    timm_id = (spec or "").strip().removeprefix(KERAS_PREFIX)
+    if not timm_id.startswith("timm/"):
+        raise UserInputError(
+            "The cross-check needs a timm checkpoint that KerasHub converts (ResNet, EfficientNet, MobileNet, "
+            f"DenseNet, VGG, CSPNet), such as {DEFAULT_TIMM_MODEL!r}; got {spec!r}."
+        )
+    return load_model(timm_id), load_model(KERAS_PREFIX + timm_id)
 
 
 def both_frameworks(method: Method) -> bool:

@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Explanation
+from explainers.cross_framework import CrossCheck
 from explainers.lstm_training import PARAMS as LSTM_PARAMS
 from explainers.lstm_training import LstmRun
 from explainers.mlp_dynamics import MlpRun
 from explainers.versions import package_versions
 from hub_models.loaded_model import FrozenModel
 from outputs.animation import write_animation
+from outputs.cross_check_render import cross_check_overlays
 from outputs.export import detect_command, explain_command, write_bundle, write_readme
 from outputs.files import write_json, write_npy, write_npz, write_png
 from outputs.lstm_render import epochs_figure
@@ -185,3 +187,23 @@ def write_lstm(
         "metrics": write_json(folder, f"{stem}_metrics", lstm_record(run, series, seconds)),
     }
     return ResultFiles(files, animation.frames)
+
+
+def write_cross_check(folder: Path, image: np.ndarray, result: CrossCheck) -> dict[str, Any]:
+    """The cross-framework check's files: one overlay per method and framework (``cross_NN.png``), every map
+    (``cross_check_maps.npz``, ``<method>_pytorch`` / ``<method>_keras``) and the record with the package versions
+    (``cross_check.json``). Returns ``{"gallery": [(png, caption), ...], "maps": path, "record": path}``."""
+    gallery = [
+        (write_png(folder, f"cross_{index:02d}", picture), caption)
+        for index, (picture, caption) in enumerate(cross_check_overlays(image, result))
+    ]
+    maps = {
+        f"{row.method.key}_{side}": explanation.attribution
+        for row in result.methods
+        for side, explanation in (("pytorch", row.pytorch), ("keras", row.keras))
+    }
+    return {
+        "gallery": gallery,
+        "maps": write_npz(folder, "cross_check_maps", maps),
+        "record": write_json(folder, "cross_check", {**result.record(), "versions": package_versions()}),
+    }
