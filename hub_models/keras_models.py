@@ -49,11 +49,13 @@ class KerasClassifier(nn.Module):
 
     framework = KERAS
 
-    def __init__(self, model: Any, backbone_class: str) -> None:
+    def __init__(self, model: Any, backbone_class: str, backbone_layers: frozenset[str]) -> None:
         super().__init__()
         self.keras = model
         self.backbone_class = backbone_class
         """The KerasHub backbone's class name (``explainers.families`` reads the family from it)."""
+        self.backbone_layers = backbone_layers
+        """The names of the backbone's own layers: a CAM watches one of them, never a layer of the task's head."""
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         channels_last = inputs.detach().permute(0, 2, 3, 1).contiguous().cpu().numpy()
@@ -62,7 +64,9 @@ class KerasClassifier(nn.Module):
 
     @property
     def feature_layers(self) -> list[str]:
-        return feature_layers(self.keras)
+        """The backbone's layers with a 4-D output, last first (the head's pooling and 1x1 convolutions, which some
+        KerasHub heads run on the pooled map, are not among them)."""
+        return [name for name in feature_layers(self.keras) if name in self.backbone_layers]
 
     def parameter_count(self) -> int:
         return int(self.keras.count_params())
@@ -73,7 +77,7 @@ class KerasClassifier(nn.Module):
 
         clone = keras.models.clone_model(self.keras)
         clone.set_weights(self.keras.get_weights())
-        return KerasClassifier(clone, self.backbone_class)
+        return KerasClassifier(clone, self.backbone_class, self.backbone_layers)
 
 
 def feature_layers(model: Any) -> list[str]:
@@ -142,7 +146,9 @@ def keras_loaded_model(
     name: str, task: Any, preprocessing: Preprocessing, labels: list[str], source: dict[str, str]
 ) -> LoadedModel:
     """A KerasHub image classifier as a ``LoadedModel``."""
-    module = KerasClassifier(flatten(task), type(task.backbone).__name__)
+    backbone = task.backbone
+    names = frozenset(layer.name for layer in backbone.layers)
+    module = KerasClassifier(flatten(task), type(backbone).__name__, names)
     source = {**source, "framework": KERAS, "parameters": str(module.parameter_count())}
     return LoadedModel(name=name, module=module, preprocessing=preprocessing, labels=labels, source=source)
 
