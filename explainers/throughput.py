@@ -16,6 +16,8 @@ import torch
 from torch import nn
 
 from explainers.base import Cost
+from hub_models.keras_models import KERAS, framework_of
+from hub_models.tensorflow_runtime import import_tensorflow
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ def measure(model: nn.Module, input_size: tuple[int, int], batch_size: int = 16)
                     model(batch)
 
             def backward() -> None:
+                if framework_of(model) == KERAS:  # its gradient is TensorFlow's: Keras methods run in Xplique
+                    keras_input_gradient(model, batch)
+                    return
                 inputs = batch.clone().requires_grad_(True)
                 model(inputs).sum().backward()
 
@@ -78,6 +83,17 @@ def measure(model: nn.Module, input_size: tuple[int, int], batch_size: int = 16)
         result = Throughput(size / _fastest(forward, repeats[0]), size / _fastest(backward, repeats[1]))
         _measured[model] = result
         return result
+
+
+def keras_input_gradient(model: nn.Module, batch: torch.Tensor) -> None:
+    """One forward + backward pass of a ``hub_models.keras_models.KerasClassifier`` (the gradient of its summed
+    logits with respect to the NHWC input), as Xplique's gradient methods make it."""
+    tf = import_tensorflow()
+    inputs = tf.constant(batch.permute(0, 2, 3, 1).contiguous().numpy())
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        total = tf.reduce_sum(model.keras(inputs, training=False))
+    tape.gradient(total, inputs)
 
 
 def record_run(model: nn.Module, input_size: tuple[int, int], method: str, cost: Cost, seconds: float) -> None:

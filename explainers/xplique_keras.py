@@ -1,8 +1,12 @@
 """Runs an Xplique attribution method on a Keras model (``hub_models.keras_models.KerasClassifier``).
 
-Every batch Xplique sends goes through ``CountedKeras``, which reports to the request's ``CountingModel``: progress,
-the work cap and cancellation work as for a PyTorch model. The Grad-CAM family needs the flat functional model
-itself (it watches one of its layers), so it is given that model and counted as one forward+backward.
+Every batch Xplique sends goes through ``counted_keras``'s layer, which reports to the request's ``CountingModel``:
+progress, the work cap and cancellation work as for a PyTorch model. Xplique's loops run with TensorFlow's functions
+executed eagerly (as its ``TorchWrapper`` makes them for the whole process): in a traced ``tf.function`` the counter
+would run once, when the graph is traced, not once per batch; and a request's counted model is new to
+``tf.function``, so it would be traced again on every request anyway. The Grad-CAM family, FEM, Guided Backprop and
+DeconvNet need the flat functional model itself (they watch one of its layers, or rebuild it with other ReLU
+gradients), so they are given that model and counted as one forward+backward.
 
 Xplique keeps every Keras model it is given in a class-level dict (``BlackBoxExplainer._cache_models``, to avoid
 retracing); ``run_xplique_keras`` removes what it added, so that a server does not keep every model it explained.
@@ -21,30 +25,39 @@ from explainers.counting import CountingModel
 from explainers.runtime import import_xplique
 from hub_models.errors import UserInputError
 from hub_models.keras_models import KerasClassifier
+from hub_models.tensorflow_runtime import import_tensorflow
 
 _counted_class: type | None = None
 
 
 def counted_keras(model: Any, counting: CountingModel) -> Any:
-    """``model`` as a Keras model that reports each batch to ``counting`` (stopping the request when it must)."""
+    """``model`` behind a functional Keras model (Xplique reads its ``inputs`` and ``outputs``) whose one layer
+    reports each batch to ``counting`` (stopping the request when it must)."""
     global _counted_class
-    if _counted_class is None:
-        import keras
+    import keras
 
-        class CountedKeras(keras.Model):
+    if _counted_class is None:
+
+        class CountedCall(keras.layers.Layer):
+            """Calls the classifier on a batch, between the counter's ``before_batch`` and ``after_batch``."""
+
             def __init__(self, inner: Any, counter: CountingModel) -> None:
-                super().__init__()
+                super().__init__(name="counted_classifier")
                 self.inner = inner
                 self.counter = counter
 
-            def call(self, inputs: Any, training: bool = False) -> Any:
+            def call(self, inputs: Any) -> Any:
                 self.counter.before_batch()
                 outputs = self.inner(inputs, training=False)
                 self.counter.after_batch(int(inputs.shape[0]))
                 return outputs
 
-        _counted_class = CountedKeras
-    return _counted_class(model, counting)
+            def compute_output_spec(self, inputs: Any) -> Any:  # building the graph runs nothing, counts nothing
+                return self.inner.compute_output_spec(inputs)
+
+        _counted_class = CountedCall
+    inputs = keras.Input(shape=tuple(model.inputs[0].shape[1:]), name="pixels")
+    return keras.Model(inputs, _counted_class(model, counting)(inputs), name=f"{model.name}_counted")
 
 
 def keras_classifier(problem: Problem) -> tuple[KerasClassifier, CountingModel]:
@@ -61,10 +74,12 @@ def run_xplique_keras(
 ) -> np.ndarray:
     """``build(xplique, keras_model)`` returns the explainer; the map comes back as HxW float32.
 
-    ``watched_layer``: the method watches a layer of the model (the Grad-CAM family), so it gets the flat model
-    itself, counted as one evaluation; every other method gets it counted batch by batch.
+    ``watched_layer``: the method watches a layer of the model (the Grad-CAM family, FEM) or rebuilds it (Guided
+    Backprop, DeconvNet), so it gets the flat model itself, counted as one evaluation; every other method gets it
+    counted batch by batch.
     """
     xplique = import_xplique()
+    import_tensorflow().config.run_functions_eagerly(True)  # every batch through the counter (module docstring)
     classifier, counting = keras_classifier(problem)
     model = classifier.keras if watched_layer else counted_keras(classifier.keras, counting)
     cache = xplique.attributions.base.BlackBoxExplainer._cache_models
@@ -102,3 +117,80 @@ def watched_layer_name(problem: Problem, requested: str) -> str:
         f"{requested!r} is not a layer with a spatial map in this Keras model. The default is {layers[0]!r}; "
         f"the last ones are {', '.join(layers[:6])}."
     )
+
+
+def watching_method(name: str, *options: str) -> Callable[[Problem, dict[str, Any]], np.ndarray]:
+    """Xplique's method ``name`` that reads one layer of the model (``GradCAM``, ``GradCAMPP``, ``FEM``: their
+    ``conv_layer``) on a Keras model: ``params["layer"]`` resolved by ``watched_layer_name``, ``options`` passed on
+    from ``params`` by name."""
+
+    def run(problem: Problem, params: dict[str, Any]) -> np.ndarray:
+        classifier, _ = keras_classifier(problem)
+        layer = classifier.keras.get_layer(watched_layer_name(problem, params["layer"]))
+        settings = {option: params[option] for option in options}
+        try:
+            return run_xplique_keras(
+                problem,
+                lambda xplique, model: getattr(xplique.attributions, name)(model, conv_layer=layer.name, **settings),
+                watched_layer=True,
+            )
+        finally:
+            _unwatch(layer)
+
+    return run
+
+
+def _unwatch(layer: Any) -> None:
+    """The layer as it was before Xplique watched it, even where the run stopped half-way: Xplique wraps the layer's
+    ``call`` and keeps its output as ``result`` while it watches, and only undoes both when the gradient was taken
+    (a second run on a layer left watched fails an assertion)."""
+    call = layer.__dict__.get("call")
+    while call is not None and hasattr(call, "__wrapped__"):
+        call = call.__wrapped__
+    if call is not None:
+        layer.call = call
+    layer.__dict__.pop("result", None)
+
+
+def relu_layers(model: Any) -> list[str]:
+    """The names of the layers of the flat Keras ``model`` whose ReLU Xplique's Guided Backprop and DeconvNet
+    rewrite (``xplique.commons.model_override``: a ``ReLU`` layer, or a layer whose activation is ``relu``)."""
+    import_xplique()
+    from xplique.commons.model_override import has_relu_activation, is_relu
+
+    return [layer.name for layer in model.layers if is_relu(layer) or has_relu_activation(layer)]
+
+
+def activations(model: Any) -> list[str]:
+    """The distinct non-linear activations of ``model``'s layers, by name, in order of first use."""
+    names: list[str] = []
+    for layer in model.layers:
+        activation = getattr(layer, "activation", None)
+        name = getattr(activation, "__name__", None)
+        if name and name != "linear" and name not in names:
+            names.append(name)
+    return names
+
+
+def relu_method(name: str, title: str) -> Callable[[Problem, dict[str, Any]], np.ndarray]:
+    """Xplique's ``GuidedBackprop`` or ``DeconvNet`` (``name``; ``title`` for messages) on a Keras model: they change
+    the gradient of every ReLU, so a model without one is refused (the map would be the plain gradient under another
+    name)."""
+
+    def run(problem: Problem, _params: dict[str, Any]) -> np.ndarray:
+        classifier, _ = keras_classifier(problem)
+        if not relu_layers(classifier.keras):
+            found = activations(classifier.keras)
+            raise UserInputError(
+                f"{title} applies to networks with ReLU activations only: it changes how gradients pass back through "
+                f"each ReLU, and this model has none (its activations: {', '.join(found) or 'none named'}), so the map "
+                "would be the plain gradient under another name. Use Saliency, SmoothGrad or Integrated Gradients for "
+                "pixel-level gradients, or Grad-CAM for a class-discriminative map."
+            )
+        return run_xplique_keras(
+            problem,
+            lambda xplique, model: getattr(xplique.attributions, name)(model, batch_size=problem.batch_size),
+            watched_layer=True,
+        )
+
+    return run
