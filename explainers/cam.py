@@ -31,7 +31,7 @@ LAYER_PARAM = Param(
     fast="",
     help=(
         "Module name of the feature map to explain (blank: the last spatial feature map of a CNN; the last block's "
-        "first norm of a vision transformer)."
+        "first norm of a vision transformer). On a Keras model, a layer name (blank: the backbone's last spatial map)."
     ),
 )
 FIRST_NORMS = ("norm1", "layernorm_before", "ln_1")

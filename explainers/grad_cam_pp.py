@@ -1,4 +1,8 @@
-"""Grad-CAM++ (Chattopadhyay et al., 2018): positive gradients weighted per pixel, better for several objects."""
+"""Grad-CAM++ (Chattopadhyay et al., 2018): positive gradients weighted per pixel, better for several objects.
+
+On a PyTorch model: our hooks (``explainers.cam``). On a Keras model: Xplique's ``GradCAMPP`` on the layer
+``explainers.xplique_keras.watched_layer_name`` resolves (its own zero guard, ``plus_plus_weights`` explains).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import torch
 
 from explainers.base import Cost, Method, Problem
 from explainers.cam import LAYER_PARAM, class_activation_map
+from explainers.xplique_keras import watching_method
 
 EPSILON = 1e-6
 
@@ -39,6 +44,7 @@ METHOD = Method(
     params=(LAYER_PARAM,),
     cost=lambda _params, _size: Cost(backward=1),
     attribute=attribute,
+    keras=watching_method("GradCAMPP"),
     strengths="Covers several instances of the class better than Grad-CAM; as cheap.",
     caveats="Same coarse grid and layer needs as Grad-CAM; its weighting can saturate on very confident scores.",
     question="Like Grad-CAM, but fairer to several instances of the class in one image.",

@@ -23,6 +23,7 @@ import torch
 
 from explainers.base import Cost, Method, Param, Problem
 from explainers.saliency import gradient_batches, input_gradients
+from explainers.xplique_bridge import keras_runner
 
 
 def path_alphas(steps: int) -> torch.Tensor:
@@ -84,6 +85,7 @@ METHOD = Method(
     ),
     cost=lambda params, _size: Cost(backward=params["steps"]),
     attribute=attribute,
+    keras=keras_runner("integrated_gradients"),
     strengths="Pixel-level, axiomatic (completeness: the map sums to the score's change).",
     caveats="Depends on the baseline image; noisy on photos; insertion curves often look poor at pixel level.",
     question="How much does each pixel contribute to the score, relative to a neutral baseline image?",

@@ -39,6 +39,7 @@ import torch
 
 from explainers.base import Cost, Method, Param, Problem
 from explainers.superpixels import SEGMENTS_PARAM, fit_linear, paint, perturbed_scores, superpixels
+from explainers.xplique_bridge import keras_runner
 
 
 def coalition_sizes(n_features: int) -> torch.Tensor:
@@ -108,6 +109,7 @@ METHOD = Method(
     ),
     cost=lambda params, _size: Cost(forward=params["nb_samples"]),
     attribute=attribute,
+    keras=keras_runner("kernel_shap"),
     strengths="Shapley values: a principled, additive share per superpixel; black box.",
     caveats="Needs many samples to settle; depends on the superpixel segmentation; slowest here.",
     question="What is each superpixel's fair (Shapley) share of the class score?",

@@ -40,6 +40,7 @@ import torch
 
 from explainers.base import Cost, Method, Param, Problem
 from explainers.superpixels import SEGMENTS_PARAM, fit_linear, paint, perturbed_scores, superpixels
+from explainers.xplique_bridge import keras_runner
 
 RIDGE_ALPHA = 2.0
 """The interpretable model the app gave Xplique: ``Ridge(alpha=2)`` (also Xplique's own default)."""
@@ -114,6 +115,7 @@ METHOD = Method(
     ),
     cost=lambda params, _size: Cost(forward=params["nb_samples"]),
     attribute=attribute,
+    keras=keras_runner("lime"),
     strengths="Model-agnostic, readable superpixel weights.",
     caveats="Depends on the segmentation, the kernel width and the seed: maps vary between runs.",
     question="Which superpixels does a local linear surrogate of the model rely on?",

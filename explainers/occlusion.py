@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from explainers.base import Cost, Method, Param, Problem
+from explainers.xplique_bridge import keras_runner
 
 
 def anchors(length: int, patch: int, stride: int) -> list[int]:
@@ -79,6 +80,7 @@ METHOD = Method(
     ),
     cost=lambda params, size: Cost(forward=1 + patch_positions(size, params["patch_size"], params["patch_stride"])),
     attribute=attribute,
+    keras=keras_runner("occlusion"),
     strengths="Easy to explain to anyone: hide a patch, watch the score; black box.",
     caveats="Resolution and cost set by patch and stride; blind to evidence larger than a patch.",
     question="Where does hiding a part of the image lower the class score most?",

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from explainers.base import Cost, Method, Param, Problem
+from explainers.xplique_bridge import keras_runner
 
 
 def smooth_masks(count: int, size: tuple[int, int], grid: int, keep: float, generator: torch.Generator) -> torch.Tensor:
@@ -81,6 +82,7 @@ METHOD = Method(
     ),
     cost=lambda params, _size: Cost(forward=params["nb_samples"]),
     attribute=attribute,
+    keras=keras_runner("rise"),
     strengths="Black box, smooth maps that score well on Deletion/Insertion; works on any classifier.",
     caveats="Stochastic: needs thousands of masks for a stable map; blurry at object edges.",
     question="Which regions, when kept visible, keep the class score high? (black box, any model)",

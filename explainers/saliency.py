@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from explainers.base import Cost, Method, Problem
+from explainers.xplique_bridge import keras_runner
 
 GRADIENT_BATCH_SIZE = 8
 """The gradient methods' largest batch. MobileNetV2's forward+backward runs as fast at 8 as at 16 here (84 img/s
@@ -71,6 +72,7 @@ METHOD = Method(
     params=(),
     cost=lambda _params, _size: Cost(backward=1),
     attribute=attribute,
+    keras=keras_runner("saliency"),
     strengths="One gradient: instant, pixel-level.",
     caveats="Noisy and fragile; the sanity check shows gradients can look like edges.",
     question="Which pixels would change the class score most if nudged? (one gradient, noisy)",

@@ -11,10 +11,13 @@ Why native: Xplique draws the noise in TensorFlow and moves every batch through 
 noise is drawn straight into channels-last batches and each batch's gradients are summed as they come (timings:
 ``benchmarks/RESULTS.md``). ``tests/test_native_gradients.py`` checks the map converges to the known expectation on a
 rectifier model, as Xplique's and Captum's do, and agrees with theirs on chelsea as well as two of its own seeds do.
+The same loop gives VarGrad and SquareGrad (``noisy_gradient_statistics``). On a Keras model, Xplique's SmoothGrad
+runs (``explainers.xplique_bridge``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,7 @@ import torch
 
 from explainers.base import Cost, Method, Param, Problem
 from explainers.saliency import gradient_batches, input_gradients
+from explainers.xplique_bridge import keras_runner
 
 
 def noisy_copies(image: torch.Tensor, count: int, std: float, generator: torch.Generator) -> torch.Tensor:
@@ -31,15 +35,50 @@ def noisy_copies(image: torch.Tensor, count: int, std: float, generator: torch.G
     return image + std * noise
 
 
-def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
+@dataclass(frozen=True)
+class GradientStatistics:
+    """Per pixel and channel (H x W x C): the mean gradient over the noisy copies, the mean of the squared gradients
+    (None unless asked for) and how many copies there were."""
+
+    mean: torch.Tensor
+    mean_of_squares: torch.Tensor | None
+    count: int
+
+
+def noisy_gradient_statistics(problem: Problem, params: dict[str, Any], *, squares: bool) -> GradientStatistics:
+    """The mean of the gradients at ``params["nb_samples"]`` noisy copies of the input (noise std
+    ``params["noise"]``, seeded with ``params["seed"]``) and, with ``squares``, the mean of their squares: H x W x C
+    each, per pixel and channel. SmoothGrad is the first; VarGrad and SquareGrad (``explainers.vargrad``,
+    ``explainers.squaregrad``) read the second."""
     generator = torch.Generator().manual_seed(int(params.get("seed", 0)))
     samples, std = params["nb_samples"], float(params["noise"])
     image = problem.inputs.contiguous(memory_format=torch.channels_last)  # 1x3xHxW, normalised
     total = torch.zeros(image.shape[2], image.shape[3], image.shape[1])  # H x W x C, as the gradients lie in memory
+    total_squares = torch.zeros_like(total) if squares else None
     for part in gradient_batches(samples, problem):
         gradients = input_gradients(problem, noisy_copies(image, part.stop - part.start, std, generator))
-        total += gradients.permute(0, 2, 3, 1).sum(dim=0)
-    return (total / samples).mean(dim=-1).float().numpy()
+        channels_last = gradients.permute(0, 2, 3, 1)
+        total += channels_last.sum(dim=0)
+        if total_squares is not None:
+            total_squares += channels_last.square().sum(dim=0)
+    return GradientStatistics(total / samples, None if total_squares is None else total_squares / samples, samples)
+
+
+def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
+    return noisy_gradient_statistics(problem, params, squares=False).mean.mean(dim=-1).float().numpy()
+
+
+NB_SAMPLES = Param(
+    "nb_samples",
+    int,
+    default=50,
+    fast=16,
+    minimum=2,
+    maximum=500,
+    help="Noisy copies of the image, one gradient each.",
+    sized=(8, 128),
+)
+NOISE = Param("noise", float, default=0.2, fast=0.2, minimum=0.0, maximum=2.0, help="Noise std (normalised input).")
 
 
 METHOD = Method(
@@ -47,21 +86,10 @@ METHOD = Method(
     name="SmoothGrad",
     family="gradient",
     backend="native torch",
-    params=(
-        Param(
-            "nb_samples",
-            int,
-            default=50,
-            fast=16,
-            minimum=2,
-            maximum=500,
-            help="Noisy copies averaged.",
-            sized=(8, 128),
-        ),
-        Param("noise", float, default=0.2, fast=0.2, minimum=0.0, maximum=2.0, help="Noise std (normalised input)."),
-    ),
+    params=(NB_SAMPLES, NOISE),
     cost=lambda params, _size: Cost(backward=params["nb_samples"]),
     attribute=attribute,
+    keras=keras_runner("smoothgrad"),
     strengths="Much less noisy than plain gradients at the same resolution.",
     caveats="Costs nb_samples gradients; the noise level changes the map.",
     question="Which pixels matter, with the gradient's noise averaged away?",
