@@ -10,9 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from explainers import (
+    deconvnet,
     edge_detector,
+    fem,
     grad_cam,
     grad_cam_pp,
+    gradient_input,
+    guided_backprop,
     integrated_gradients,
     kernel_shap,
     lime,
@@ -21,7 +25,9 @@ from explainers import (
     rollout,
     saliency,
     smoothgrad,
+    squaregrad,
     transformer_attribution,
+    vargrad,
 )
 from explainers.base import Method
 from explainers.presets import PRESETS, Machine, all_params, preset_values
@@ -32,12 +38,18 @@ METHODS: dict[str, Method] = {
     for module in (
         grad_cam,
         grad_cam_pp,
+        fem,
         occlusion,
         rise,
         integrated_gradients,
         lime,
         saliency,
         smoothgrad,
+        vargrad,
+        squaregrad,
+        gradient_input,
+        guided_backprop,
+        deconvnet,
         kernel_shap,
         rollout,
         transformer_attribution,
