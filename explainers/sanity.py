@@ -33,6 +33,7 @@ from explainers.versions import package_versions
 from hub_models.errors import UserInputError
 from hub_models.framing import DEFAULT_FRAMING, check_framing
 from hub_models.hooks import temporary_hooks
+from hub_models.keras_models import KERAS, framework_of
 from hub_models.loaded_model import LoadedModel
 
 STEPS = Param(
@@ -180,18 +181,31 @@ def parameter_blocks(module: nn.Module, inputs: torch.Tensor) -> list[Block]:
     Order is execution order, seen through one forward pass: a module's position is where it is first entered, so
     parameters a container uses itself (a ViT's position embedding) count where the container starts. Modules that
     the forward pass never enters are left out: they cannot change the output.
+
+    A Keras model (``hub_models.keras_models.KerasClassifier``): its flat functional model's layers that hold
+    weights, in the model's own order (a functional model lists its layers in execution order), grouped by the parts
+    of their names between underscores (``stack1_block0_1_conv``) as module names are by their dots.
     """
+    if framework_of(module) == KERAS:
+        return grouped_blocks([layer.name for layer in module.keras.layers if layer.weights], "_")
     order: list[str] = []
     with temporary_hooks() as hooks, torch.no_grad():
         for name, layer in module.named_modules():
             if next(layer.parameters(recurse=False), None) is not None:
                 hooks.forward_pre(layer, lambda _m, _i, name=name: order.append(name) if name not in order else None)
         module(inputs)
-    deepest = max((name.count(".") + 1 for name in order), default=1)
+    return grouped_blocks(order, ".")
+
+
+def grouped_blocks(order: list[str], separator: str) -> list[Block]:
+    """The layers named in ``order`` (execution order) grouped by the first parts of their names (split at
+    ``separator``), at the coarsest depth that gives ``MIN_BLOCKS`` groups, the group used last first."""
+    deepest = max((name.count(separator) + 1 for name in order), default=1)
+    groups: dict[str, list[str]] = {}
     for depth in range(1, deepest + 1):
-        groups: dict[str, list[str]] = {}
+        groups = {}
         for name in order:
-            groups.setdefault(".".join(name.split(".")[:depth]) or TOP_LEVEL, []).append(name)
+            groups.setdefault(separator.join(name.split(separator)[:depth]) or TOP_LEVEL, []).append(name)
         if len(groups) >= MIN_BLOCKS:
             break
     by_last_use = sorted(groups.items(), key=lambda item: order.index(item[1][-1]), reverse=True)
@@ -219,7 +233,11 @@ def randomise(module: nn.Module, layers: list[str], seed: int) -> None:
     running statistics); otherwise each parameter becomes normal noise with the parameter's own mean and spread.
     A convolution with its batch norm folded in at load (``hub_models/folding.py``) is reset as one layer, its bias
     drawn like its weights: the same network a randomised convolution and a reset norm would give, up to that bias.
+    A Keras model: the same, by ``randomise_keras``.
     """
+    if framework_of(module) == KERAS:
+        randomise_keras(module.keras, layers, seed)
+        return
     modules = dict(module.named_modules())
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
@@ -233,6 +251,31 @@ def randomise(module: nn.Module, layers: list[str], seed: int) -> None:
                 spread = float(parameter.std()) if parameter.numel() > 1 else 0.0
                 scale = spread or float(parameter.abs().mean()) or 1.0
                 parameter.copy_(torch.randn_like(parameter) * scale + float(parameter.mean()))
+
+
+def randomise_keras(model: Any, layers: list[str], seed: int) -> None:
+    """``randomise`` for a Keras model's ``layers``: each weight drawn again by the initializer its layer created it
+    with (``kernel_initializer`` for ``kernel``, ``moving_variance_initializer`` for ``moving_variance``, ...), seeded
+    from ``seed``, which is what PyTorch's ``reset_parameters()`` does (a batch norm's statistics reset too); a weight
+    without one (a depthwise kernel, a KerasHub layer's own weights) becomes normal noise with its own mean and spread.
+    """
+    import keras
+
+    generator = np.random.default_rng(seed)
+    for name in layers:
+        layer = model.get_layer(name)
+        for weight in layer.weights:
+            initializer = getattr(layer, f"{weight.name}_initializer", None)
+            if isinstance(initializer, keras.initializers.Initializer):
+                config = initializer.get_config()
+                if "seed" in config:  # a random initializer: seeded, so the same seed gives the same weights
+                    initializer = type(initializer).from_config({**config, "seed": int(generator.integers(2**31))})
+                weight.assign(initializer(shape=tuple(weight.shape), dtype=weight.dtype))
+                continue
+            values = np.asarray(weight.numpy(), dtype=np.float64)
+            spread = float(values.std()) if values.size > 1 else 0.0
+            scale = spread or float(np.abs(values).mean()) or 1.0
+            weight.assign((generator.standard_normal(values.shape) * scale + values.mean()).astype(weight.dtype))
 
 
 def scaled(attribution: np.ndarray) -> np.ndarray:

@@ -23,6 +23,8 @@ SETTINGS = {
     "lime": {"nb_samples": 32, "n_segments": 24},
     "kernel_shap": {"nb_samples": 32, "n_segments": 24},
     "smoothgrad": {"nb_samples": 4},
+    "vargrad": {"nb_samples": 4},
+    "squaregrad": {"nb_samples": 4},
 }
 
 
