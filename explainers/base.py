@@ -41,6 +41,8 @@ class Param:
     sized: tuple[int, int] | None = None
     """A count the presets size to this machine's speed (``explainers.presets``): the fewest and the most it may be
     given. ``fast`` and ``default`` are then the reference counts, kept under ``XAI_PRESETS=reference``."""
+    power_of_two: bool = False
+    """Only powers of two are allowed (Sobol's designs: Xplique asserts it); the presets size to one."""
 
     def preset(self, which: str) -> Any:
         return self.fast if which == "fast" else self.default
@@ -68,6 +70,9 @@ class Param:
             value = float(value)
         if not self.minimum <= value <= self.maximum:
             raise UserInputError(f"{where} must be between {self.minimum:g} and {self.maximum:g}; got {value:g}.")
+        if self.power_of_two and value & (value - 1):
+            below = 1 << (value.bit_length() - 1)
+            raise UserInputError(f"{where} must be a power of two (such as {below} or {2 * below}); got {value}.")
         return value
 
 

@@ -66,6 +66,8 @@ def sized_count(method: Method, param: Param, values: dict[str, Any], seconds: f
     while low < high:
         middle = (low + high + 1) // 2
         low, high = (middle, high) if fits(middle) else (low, middle - 1)
+    if param.power_of_two:
+        return max(int(bounds[0]), 1 << (int(low).bit_length() - 1))  # the largest power of two that fits
     if low == bounds[1]:
         return int(low)  # the maximum: a number chosen already
     return max(int(bounds[0]), _two_figures_down(int(low)))

@@ -1,0 +1,130 @@
+"""What Sobol and HSIC attribution share: Xplique's global-sensitivity-analysis methods (``xplique.attributions.
+global_sensitivity_analysis``), their samplers made reproducible, and one runner for PyTorch and Keras models.
+
+Both methods cut the image into a ``grid_size`` x ``grid_size`` grid, draw ``nb_design`` low-resolution masks with a
+(quasi-)Monte Carlo sampler, upsample them (nearest neighbour) to the input, perturb the input with them
+(``inpainting``: ``x * M``, where 0 is the mean colour of the normalised input; ``blurring``: ``x * M + blur(x) *
+(1 - M)``, a 10x10 box blur; ``amplitude``: ``x * (M - 0.5)``), score each perturbed image by the target's logit
+and estimate, per grid cell, how much of the score depends on that cell; the cell map is resized bicubically to the
+input.
+
+Randomness: Xplique's TensorFlow Sobol' and scipy Halton sequences are deterministic (the same masks whatever the
+seed); its scipy samplers that draw random numbers (Latin hypercube) use a fresh, unseeded generator of their own,
+which neither TensorFlow's nor NumPy's global seed reaches. ``sampler`` therefore gives Xplique's sampler class a
+``SeededQmc`` in place of ``scipy.stats.qmc``: every draw then comes from one NumPy generator seeded with the run's
+seed, and "scrambled sobol" (Owen-scrambled Sobol' points, a randomised quasi-Monte Carlo design) is the seeded
+variant of Xplique's Sobol' sequence.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from explainers.base import Param, Problem
+
+SAMPLERS = ("scrambled sobol", "sobol", "halton", "latin hypercube")
+PERTURBATIONS = ("inpainting", "blurring", "amplitude")
+SEEDED = ("scrambled sobol", "latin hypercube")
+"""The samplers whose designs depend on the seed; the other two are fixed sequences."""
+
+HSIC_ESTIMATOR_FLOATS = 16_000_000
+"""The most floats (64 MB) one of the HSIC estimator's (cells x nb_design x nb_design) tensors may hold: it computes
+several at once, so at 1500 designs on an 8x8 grid (144 M floats each, unbatched) it would need gigabytes."""
+
+
+def grid_param(maximum: int) -> Param:
+    return Param(
+        "grid_size",
+        int,
+        default=8,
+        fast=8,
+        minimum=2,
+        maximum=maximum,
+        help="Cells per side of the grid of masks: one attribution per cell (8: 64 cells).",
+    )
+
+
+def sampler_param(default: str, help: str) -> Param:
+    return Param("sampler", str, default=default, fast=default, choices=SAMPLERS, help=help)
+
+
+PERTURBATION_PARAM = Param(
+    "perturbation_function",
+    str,
+    default="inpainting",
+    fast="inpainting",
+    choices=PERTURBATIONS,
+    help="How a mask perturbs the image: inpainting (x * M: the mean colour), blurring (towards a blurred copy) or "
+    "amplitude (x * (M - 0.5)).",
+)
+
+
+class SeededQmc:
+    """``scipy.stats.qmc`` as Xplique's samplers call it (``self.qmc.Sobol(d, scramble=False)``, ``Halton``,
+    ``LatinHypercube``), every engine drawing from one generator seeded with ``seed``; ``scramble_sobol``: Sobol'
+    points with Owen scrambling instead of the unscrambled ones Xplique asks for."""
+
+    def __init__(self, seed: int, scramble_sobol: bool) -> None:
+        from scipy.stats import qmc
+
+        self._qmc = qmc
+        self._rng = np.random.default_rng(seed)
+        self._scramble_sobol = scramble_sobol
+
+    def Sobol(self, dimension: int, scramble: bool = False) -> Any:
+        return self._qmc.Sobol(dimension, scramble=scramble or self._scramble_sobol, rng=self._rng)
+
+    def Halton(self, dimension: int, scramble: bool = False) -> Any:
+        return self._qmc.Halton(dimension, scramble=scramble, rng=self._rng)
+
+    def LatinHypercube(self, dimension: int) -> Any:
+        return self._qmc.LatinHypercube(dimension, rng=self._rng)
+
+
+def sampler(xplique: ModuleType, name: str, seed: int, *, replicated: bool) -> Any:
+    """Xplique's sampler called ``name`` (``SAMPLERS``), seeded with ``seed`` where it draws random numbers.
+
+    ``replicated``: the replicated designs Sobol' indices need (matrices A, B and the d matrices that mix them,
+    ``nb_design * (d + 2)`` masks); otherwise the ``nb_design`` binary masks of HSIC's binary estimator.
+    """
+    gsa = xplique.attributions.global_sensitivity_analysis
+    if replicated:
+        classes = {
+            "scrambled sobol": gsa.ScipySobolSequenceRS,
+            "sobol": gsa.TFSobolSequenceRS,
+            "halton": gsa.HaltonSequenceRS,
+            "latin hypercube": gsa.LatinHypercubeRS,
+        }
+        made = classes[name]()
+    else:
+        classes = {
+            "scrambled sobol": gsa.ScipySobolSequence,
+            "sobol": gsa.TFSobolSequence,
+            "halton": gsa.HaltonSequence,
+            "latin hypercube": gsa.LatinHypercube,
+        }
+        made = classes[name](binary=True)
+    if hasattr(made, "qmc"):  # the scipy-based samplers
+        made.qmc = SeededQmc(seed, scramble_sobol=name == "scrambled sobol")
+    return made
+
+
+def run_sensitivity(problem: Problem, build: Callable[[ModuleType, Any], Any], *, keras: bool) -> np.ndarray:
+    """``build(xplique, model)`` returns the Xplique explainer; it runs on the PyTorch model through Xplique's
+    ``TorchWrapper`` (``explainers.xplique_bridge``) or on the Keras model (``explainers.xplique_keras``), every batch
+    through the request's ``CountingModel``."""
+    with warnings.catch_warnings():
+        # scipy's Sobol' engine warns that its balance needs a power of two; HSIC's designs need not be one.
+        warnings.filterwarnings("ignore", message="The balance properties of Sobol' points")
+        if keras:
+            from explainers.xplique_keras import run_xplique_keras
+
+            return run_xplique_keras(problem, build)
+        from explainers.xplique_bridge import run_xplique
+
+        return run_xplique(problem, build, gradients=False)
