@@ -25,6 +25,8 @@ SETTINGS = {
     "smoothgrad": {"nb_samples": 4},
     "vargrad": {"nb_samples": 4},
     "squaregrad": {"nb_samples": 4},
+    "sobol": {"nb_design": 2, "grid_size": 4},
+    "hsic": {"nb_design": 32, "grid_size": 4},
 }
 
 
