@@ -101,9 +101,10 @@ def run_xplique_keras(
 
 def watched_layer_name(problem: Problem, requested: str) -> str:
     """The layer a CAM watches: ``requested`` if it is one of the model's 4-D feature layers, else (blank) the last
-    one of the backbone, never a layer of the head; a clear error naming the choices otherwise."""
+    one of the backbone, never a layer of the head; a clear error naming the choices otherwise. The input layer is
+    not one: it computes nothing for Xplique to watch (its output is the image: a gradient method explains that)."""
     classifier, _ = keras_classifier(problem)
-    layers = classifier.feature_layers
+    layers = [name for name in classifier.feature_layers if not _is_input(classifier.keras.get_layer(name))]
     if not layers:
         raise UserInputError(
             "This Keras model has no layer with a spatial map (height x width x channels) for a CAM to watch: use a "
@@ -117,6 +118,10 @@ def watched_layer_name(problem: Problem, requested: str) -> str:
         f"{requested!r} is not a layer with a spatial map in this Keras model. The default is {layers[0]!r}; "
         f"the last ones are {', '.join(layers[:6])}."
     )
+
+
+def _is_input(layer: Any) -> bool:
+    return type(layer).__name__ == "InputLayer"
 
 
 def watching_method(name: str, *options: str) -> Callable[[Problem, dict[str, Any]], np.ndarray]:

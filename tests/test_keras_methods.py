@@ -137,8 +137,11 @@ def test_grad_cam_watches_the_backbones_last_map_and_a_bad_layer_lists_the_choic
     early = explain(resnet, photo, "gradcam", params={"layer": "stack0_block0_out"}).input_map
     assert not np.allclose(early, late)
     for key in ("gradcam", "gradcampp", "fem"):
-        with pytest.raises(UserInputError, match=r"'predictions' is not a layer with a spatial map.*stack1_block0_out"):
-            explain(resnet, photo, key, target=1, params={"layer": "predictions"})
+        for layer in ("predictions", "input_layer", "no such layer"):  # the head, the image itself, a typo
+            with pytest.raises(
+                UserInputError, match=rf"'{layer}' is not a layer with a spatial map.*stack1_block0_out"
+            ):
+                explain(resnet, photo, key, target=1, params={"layer": layer})
 
 
 def test_xplique_grad_cam_on_keras_equals_the_rule_computed_by_hand(resnet, photo):
