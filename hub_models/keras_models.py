@@ -26,6 +26,7 @@ from torch import nn
 
 from hub_models.errors import UserInputError
 from hub_models.loaded_model import LoadedModel, Preprocessing
+from hub_models.tf_resize import INTERPOLATIONS
 
 KERAS = "keras"
 PYTORCH = "pytorch"
@@ -110,10 +111,15 @@ def flatten(task: Any) -> Any:
 
 
 def converter_preprocessing(converter: Any, origin: str) -> Preprocessing:
-    """What a KerasHub ``ImageConverter`` does to a photo, as a ``Preprocessing``: resized to ``image_size`` (with
-    ``crop_to_aspect_ratio``, the largest centred region of that aspect ratio, which is a shorter-side resize and a
-    centre crop), then ``pixels * scale + offset`` on 0-255 pixels, which is ``(p - mean) / std`` on 0-1 pixels with
-    ``std = 1 / (255 scale)`` and ``mean = -offset std``."""
+    """What a KerasHub ``ImageConverter`` does to a photo, as a ``Preprocessing`` (``keras`` backend: Keras'
+    ``Resizing`` without antialias, ``hub_models.tf_resize``): with ``crop_to_aspect_ratio`` (the default) the largest
+    centred region of ``image_size``'s aspect ratio is cut from the photo and resized to ``image_size``, without it the
+    photo is squashed; then ``pixels * scale + offset`` on 0-255 pixels, which is ``(p - mean) / std`` on 0-1 pixels
+    with ``std = 1 / (255 scale)`` and ``mean = -offset std``.
+
+    Not reproduced to the pixel: ``pad_to_aspect_ratio`` (letterboxed in black here; Keras pads the photo in whole
+    pixels before resizing) and the resamplers other than nearest, bilinear and bicubic (resampled bilinear here; the
+    model card says so)."""
     config = converter.get_config()
     height, width = (int(v) for v in config["image_size"])
     scale = _three(config.get("scale"), 1.0)
@@ -121,16 +127,23 @@ def converter_preprocessing(converter: Any, origin: str) -> Preprocessing:
     std = tuple(1.0 / (255.0 * s) for s in scale)
     mean = tuple(-o * s for o, s in zip(offset, std, strict=True))
     interpolation = str(config.get("interpolation") or "bilinear")
-    if interpolation not in ("bilinear", "bicubic", "nearest"):
+    if interpolation not in INTERPOLATIONS:
+        origin = f"{origin}; its {interpolation} resampling approximated by bilinear"
         interpolation = "bilinear"
+    common = {"input_size": (height, width), "mean": mean, "std": std, "interpolation": interpolation}
+    if config.get("pad_to_aspect_ratio"):
+        return Preprocessing(
+            **common,  # type: ignore[arg-type]
+            scaling="keep_ratio",
+            keep_ratio_longest=1.0,
+            backend="keras",
+            origin=f"{origin}; padded to the aspect ratio in black",
+        )
     crop = bool(config.get("crop_to_aspect_ratio", True))
     return Preprocessing(
-        input_size=(height, width),
-        mean=mean,  # type: ignore[arg-type]
-        std=std,  # type: ignore[arg-type]
-        interpolation=interpolation,
-        scaling="keep_ratio" if crop else "squash",
-        backend="tensor",
+        **common,  # type: ignore[arg-type]
+        scaling="crop_to_aspect_ratio" if crop else "squash",
+        backend="keras",
         origin=origin,
     )
 

@@ -18,8 +18,10 @@ from hub_models.device import place as place_on_device
 from hub_models.errors import UserInputError, shown
 from hub_models.folding import fold_batch_norms
 from hub_models.framing import DEFAULT_FRAMING, WHOLE_IMAGE, Geometry, centre_crop, check_framing, letterbox, place
+from hub_models.tf_resize import crop_to_aspect_ratio_box, tf_resize
 
-SCALINGS = ("squash", "shortest_edge", "keep_ratio")
+SCALINGS = ("squash", "shortest_edge", "keep_ratio", "crop_to_aspect_ratio")
+BACKENDS = ("pil", "tensor", "keras")
 PIL_FILTERS = {
     "nearest": Image.Resampling.NEAREST,
     "bilinear": Image.Resampling.BILINEAR,
@@ -39,10 +41,13 @@ class Preprocessing:
     other in proportion, as torchvision's ``Resize(int)`` and a transformers ``shortest_edge`` do; ``keep_ratio``:
     scaled by one factor so that, as timm's ``ResizeKeepRatio`` with ``longest`` does, the shorter (0) or the longer (1)
     side fits), then its centre ``input_size`` is kept (``crop_rounding`` as the library rounds the offset; a side that
-    is too short padded with ``crop_fill``). ``backend`` is whose resampler the library uses, so that the pixels are
-    the library's to the byte: ``pil`` (timm's and torchvision's transforms on a PIL image) or ``tensor``
-    (torchvision's antialiased resize of the uint8 tensor, what transformers' fast image processors run). The
-    default instance squashes the photo to ``input_size``: a model whose evaluation preprocessing is unknown.
+    is too short padded with ``crop_fill``); ``crop_to_aspect_ratio``: the largest centred region of ``input_size``'s
+    aspect ratio is cut from the photo, then resized to ``input_size`` (KerasHub's image converters). ``backend`` is
+    whose resampler the library uses, so that the pixels are the library's to the byte: ``pil`` (timm's and
+    torchvision's transforms on a PIL image), ``tensor`` (torchvision's antialiased resize of the uint8 tensor, what
+    transformers' fast image processors run) or ``keras`` (``tf.image.resize`` without antialias, as Keras'
+    ``Resizing`` layer runs it in a KerasHub image converter: ``hub_models.tf_resize``). The default instance
+    squashes the photo to ``input_size``: a model whose evaluation preprocessing is unknown.
 
     ``whole image``: the photo scaled to fit ``input_size`` with the same resampler, centred, and padded with the
     model's mean colour. The mean colour normalises to zero: Integrated Gradients' baseline, Occlusion's patch and
@@ -56,7 +61,8 @@ class Preprocessing:
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     interpolation: str = "bilinear"
     """A resampling filter: a ``PIL_FILTERS`` name for the ``pil`` backend, an ``InterpolationMode`` value (such as
-    ``nearest-exact``, what transformers maps PIL's nearest to) for ``tensor``."""
+    ``nearest-exact``, what transformers maps PIL's nearest to) for ``tensor``, nearest, bilinear or bicubic for
+    ``keras``."""
     scaling: str = "squash"
     resize_size: tuple[int, int] | None = None
     keep_ratio_longest: float = 0.0
@@ -67,8 +73,10 @@ class Preprocessing:
     """Whose preprocessing this is, for the model card (e.g. "timm pretrained config")."""
 
     def __post_init__(self) -> None:
-        if self.scaling not in SCALINGS or self.backend not in ("pil", "tensor"):
-            raise ValueError(f"scaling {self.scaling!r} not in {SCALINGS} or backend {self.backend!r} not pil/tensor")
+        if self.scaling not in SCALINGS or self.backend not in BACKENDS:
+            raise ValueError(
+                f"scaling {self.scaling!r} not in {SCALINGS} or backend {self.backend!r} not in {BACKENDS}"
+            )
 
     def resized_size(self, image_size: tuple[int, int]) -> tuple[int, int]:
         """(height, width) of the photo after the ``crop`` framing's resize, before its centre crop."""
@@ -83,12 +91,20 @@ class Preprocessing:
             longest = self.keep_ratio_longest
             ratio = max(ratio_h, ratio_w) * longest + min(ratio_h, ratio_w) * (1.0 - longest)
             return (round(image_h / ratio), round(image_w / ratio))
+        if self.scaling == "crop_to_aspect_ratio":  # the whole photo at the scale its cut-out region is resized by
+            _, _, crop_h, crop_w = crop_to_aspect_ratio_box(image_size, self.input_size)
+            return (round(image_h * self.input_size[0] / crop_h), round(image_w * self.input_size[1] / crop_w))
         return (target_h, target_w)
 
     def geometry(self, image_size: tuple[int, int], framing: str = DEFAULT_FRAMING) -> Geometry:
         """Where a photo of ``image_size`` lies in the model's input in ``framing``."""
         if check_framing(framing) == WHOLE_IMAGE:
             return letterbox(image_size, self.input_size)
+        if self.scaling == "crop_to_aspect_ratio":
+            top, left, crop_h, crop_w = crop_to_aspect_ratio_box(image_size, self.input_size)
+            height, width = self.input_size
+            top, left = -round(top * height / crop_h), -round(left * width / crop_w)
+            return Geometry(image_size, top, left, *self.resized_size(image_size), self.input_size)
         return centre_crop(image_size, self.resized_size(image_size), self.input_size, self.crop_rounding)
 
     def _resample(self, image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
@@ -96,6 +112,8 @@ class Preprocessing:
         if self.backend == "pil":
             resized = Image.fromarray(image).resize((size[1], size[0]), PIL_FILTERS[self.interpolation])
             pixels = torch.from_numpy(np.array(resized)).permute(2, 0, 1)  # a writable copy: PIL's is read-only
+        elif self.backend == "keras":
+            return tf_resize(image, size, self.interpolation)
         else:
             pixels = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
             if tuple(size) != tuple(image.shape[:2]):
@@ -108,6 +126,9 @@ class Preprocessing:
         in it."""
         framing = check_framing(framing)
         geometry = self.geometry(image.shape[:2], framing)
+        if framing != WHOLE_IMAGE and self.scaling == "crop_to_aspect_ratio":  # cut out first, then resize
+            top, left, crop_h, crop_w = crop_to_aspect_ratio_box(image.shape[:2], self.input_size)
+            return self._resample(image[top : top + crop_h, left : left + crop_w], self.input_size), geometry
         resized = self._resample(image, (geometry.height, geometry.width))
         fill = self.mean if framing == WHOLE_IMAGE else self.crop_fill
         return place(resized, geometry, fill).contiguous(), geometry
@@ -144,12 +165,18 @@ class Preprocessing:
                 f"resize keeping the aspect ratio until the {'longer' if self.keep_ratio_longest else 'shorter'} "
                 f"side fits {size_h}x{size_w}"
             ),
+            "crop_to_aspect_ratio": (
+                f"cut the largest centred region of {height}x{width}'s aspect ratio, resize it to {height}x{width}"
+            ),
         }[self.scaling]
-        cropped = (self.scaling, (size_h, size_w)) != ("squash", (height, width))
+        cropped = self.scaling != "crop_to_aspect_ratio" and (self.scaling, (size_h, size_w)) != (
+            "squash",
+            (height, width),
+        )
         crop = f", centre crop {height}x{width}" if cropped else ""
         if self.scaling == "keep_ratio" and self.keep_ratio_longest:
             crop = f", centre crop or pad (mean colour) to {height}x{width}"
-        resampler = "PIL" if self.backend == "pil" else "torchvision tensor"
+        resampler = {"pil": "PIL", "tensor": "torchvision tensor", "keras": "tf.image, no antialias"}[self.backend]
         origin = f" ({self.origin})" if self.origin else ""
         return f"{how} ({self.interpolation}, {resampler}){crop}{origin}"
 
