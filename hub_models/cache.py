@@ -7,6 +7,7 @@ import os
 from hub_models.embedded import DEFAULT_MODEL, EMBEDDED_MODELS
 from hub_models.errors import UserInputError
 from hub_models.hub import load_hub_model, parse_spec
+from hub_models.keras_models import KERAS_PREFIX
 from hub_models.loaded_model import LoadedModel
 from hub_models.lru import LoadingLru
 
@@ -20,17 +21,18 @@ _cache: LoadingLru[LoadedModel] = LoadingLru(cache_size)
 
 
 def normalise_spec(spec: str | None) -> str:
-    """Blank -> the default's name; an embedded name as is; a Hub id checked (no request) as ``org/name[@rev]``."""
+    """Blank -> the default's name; an embedded name as is; a Hub id checked (no request) as ``org/name[@rev]``, or
+    ``keras:org/name[@rev]`` (the timm checkpoint in Keras: cached apart from the PyTorch one)."""
     name = (spec or "").strip() or DEFAULT_MODEL
     if name in EMBEDDED_MODELS:
         return name
-    if "/" in name:
+    if "/" in name or name.startswith(KERAS_PREFIX):
         return parse_spec(name).key
     shown = name if len(name) <= 80 else name[:77] + "..."
     raise UserInputError(
         f"Unknown model {shown!r}. Give a Hugging Face Hub id such as 'timm/resnet50.a1_in1k' (optionally "
-        f"'@revision'), or one of the models that work with no network: {', '.join(sorted(EMBEDDED_MODELS))} "
-        "(leave the field blank for the default)."
+        f"'@revision'; 'keras:timm/resnet50.a1_in1k' runs it in Keras), or one of the models that work with no "
+        f"network: {', '.join(sorted(EMBEDDED_MODELS))} (leave the field blank for the default)."
     )
 
 
@@ -40,7 +42,8 @@ def cached_specs() -> list[str]:
 
 
 def load_model(spec: str | None) -> LoadedModel:
-    """Blank -> the embedded default; an embedded model's name -> that model; ``org/name[@revision]`` -> a Hub model.
+    """Blank -> the embedded default; an embedded model's name -> that model; ``org/name[@revision]`` -> a Hub model
+    (``keras:org/name[@revision]``: a timm checkpoint in Keras).
 
     The least recently used models are evicted beyond ``cache_size()``. A model is loaded under its own lock, so a
     slow download never holds up the models already in memory, and two requests for it load it once.

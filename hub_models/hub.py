@@ -1,16 +1,18 @@
-"""Image classifiers from the Hugging Face Hub, by id: timm models and transformers image-classification models.
+"""Image classifiers from the Hugging Face Hub, by id: timm models, transformers image-classification models and
+KerasHub presets, and timm checkpoints run in Keras (``keras:`` in front of the id).
 
-A spec is ``org/name`` or ``org/name@revision``. Before anything is downloaded the id is checked (no request for a
-malformed one), the repo's metadata is fetched once with a short timeout (unknown, gated, revision not found, not an
-image classifier, pickle-only weights and oversized downloads are refused here), then only the files the model needs
-are downloaded into the standard HF cache (``HF_HOME``) and loaded from there. Pickles are never loaded and
-``trust_remote_code`` is never enabled. With ``HF_HUB_OFFLINE=1`` only the cache is used.
+A spec is ``org/name`` or ``org/name@revision``, optionally prefixed with ``keras:``. Before anything is downloaded
+the id is checked (no request for a malformed one), the repo's metadata is fetched once with a short timeout
+(unknown, gated, revision not found, not an image classifier, pickle-only weights, Keras formats that can carry code
+and oversized downloads are refused here), then only the files the model needs are downloaded into the standard HF
+cache (``HF_HOME``), configurations before weights, and loaded from there. Pickles, Keras archives, SavedModels and
+HDF5 models are never loaded, a Keras configuration may name KerasHub's classes only (``hub_models.keras_formats``),
+and ``trust_remote_code`` is never enabled. With ``HF_HUB_OFFLINE=1`` only the cache is used.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import math
 import os
 import re
@@ -31,7 +33,9 @@ from huggingface_hub.errors import (
 from safetensors import SafetensorError
 from torch import nn
 
+from hub_models import keras_formats
 from hub_models.errors import UserInputError
+from hub_models.keras_models import KERAS_PREFIX
 from hub_models.loaded_model import PIL_FILTERS, LoadedModel, Preprocessing
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
@@ -73,16 +77,21 @@ CLASSIFICATION = Task(
 class HubSpec:
     repo_id: str
     revision: str | None
+    keras: bool = False
+    """``keras:`` in front: a timm checkpoint converted to Keras by KerasHub's timm loader."""
 
     @property
     def key(self) -> str:
         """The normalised spec: the cache key and the model's name."""
-        return f"{self.repo_id}@{self.revision}" if self.revision else self.repo_id
+        prefix = KERAS_PREFIX if self.keras else ""
+        return f"{prefix}{self.repo_id}@{self.revision}" if self.revision else f"{prefix}{self.repo_id}"
 
 
 def parse_spec(spec: str) -> HubSpec:
-    """``org/name`` or ``org/name@revision``, checked before any request is made."""
+    """``org/name`` or ``org/name@revision``, optionally after ``keras:``, checked before any request is made."""
     text = spec.strip()
+    keras = text.startswith(KERAS_PREFIX)
+    text = text.removeprefix(KERAS_PREFIX).strip() if keras else text
     repo_id, _, revision = text.partition("@")
     ok = (
         len(text) <= MAX_SPEC_LENGTH
@@ -96,9 +105,9 @@ def parse_spec(spec: str) -> HubSpec:
         raise UserInputError(
             f"{shown!r} is not a valid Hugging Face model id. Use 'org/name' or 'org/name@revision' "
             "(letters, digits, '-', '_' and '.'; no spaces, no '..', at most 96 characters per part), "
-            "for example 'timm/resnet50.a1_in1k'."
+            "for example 'timm/resnet50.a1_in1k' ('keras:timm/resnet50.a1_in1k' runs it in Keras)."
         )
-    return HubSpec(repo_id, revision or None)
+    return HubSpec(repo_id, revision or None, keras)
 
 
 def max_download_bytes() -> int:
@@ -116,10 +125,15 @@ def hub_url(repo_id: str) -> str:
 
 
 def load_hub_model(spec: str) -> LoadedModel:
-    """A timm or transformers image classifier from the Hub (or the HF cache when offline)."""
+    """A timm, transformers or KerasHub image classifier from the Hub (or the HF cache when offline); with
+    ``keras:``, a timm checkpoint in Keras."""
     parsed = parse_spec(spec)
     folder, source = fetch_snapshot(parsed, CLASSIFICATION)
-    config = json.loads((folder / "config.json").read_text())
+    config = keras_formats.read_json(parsed.repo_id, folder / "config.json")
+    if keras_formats.is_keras_hub_config(config):
+        return _keras_preset_model(parsed, folder, source)
+    if parsed.keras:
+        return _keras_timm_model(parsed, folder, config, source)
     if "architecture" in config:
         return _timm_model(parsed, folder, config, source)
     return _transformers_model(parsed, folder, source)
@@ -128,6 +142,8 @@ def load_hub_model(spec: str) -> LoadedModel:
 def fetch_snapshot(parsed: HubSpec, task: Task) -> tuple[Path, dict[str, str]]:
     """The local snapshot folder of a model for ``task`` (downloaded, or from the cache when offline) and its
     provenance; every failure becomes a ``UserInputError`` that says what to do."""
+    if parsed.keras and task != CLASSIFICATION:
+        raise _unsupported(parsed, f"'{KERAS_PREFIX}' loads image classifiers only", task)
     try:
         if constants.HF_HUB_OFFLINE:
             folder, sha, license_name, size = _from_cache(parsed)
@@ -201,15 +217,21 @@ def _offline_error(parsed: HubSpec) -> UserInputError:
 
 
 def _download(parsed: HubSpec, task: Task) -> tuple[Path, str, str, int]:
-    """Checks the repo from its metadata, then downloads only what the model needs. Returns the snapshot folder."""
+    """Checks the repo from its metadata, then downloads only what the model needs, configurations before weights.
+    Returns the snapshot folder."""
     info = HfApi().model_info(parsed.repo_id, revision=parsed.revision, files_metadata=True, timeout=hub_timeout())
     sizes = {s.rfilename: s.size for s in info.siblings or []}
+    weights = _safetensors_files(sizes)
+    preset = keras_formats.preset_files(sizes) if task == CLASSIFICATION else []
+    if not weights and not preset and (unsafe := keras_formats.unsafe_keras_files(sizes)):
+        raise keras_formats.unsafe_keras_error(parsed.repo_id, unsafe)
     if "config.json" not in sizes:
-        raise _unsupported(parsed, "it has no config.json (neither a timm nor a transformers model)", task)
+        raise _unsupported(
+            parsed, "it has no config.json (neither a timm nor a transformers model nor a KerasHub preset)", task
+        )
     if info.pipeline_tag and info.pipeline_tag != task.pipeline_tag:
         raise _unsupported(parsed, f"its task is {info.pipeline_tag!r}", task)
-    weights = _safetensors_files(sizes)
-    if not weights:
+    if not weights and not preset:
         pickles = sorted(name for name in sizes if name.endswith(PICKLE_SUFFIXES))
         if pickles:
             raise UserInputError(
@@ -217,7 +239,17 @@ def _download(parsed: HubSpec, task: Task) -> tuple[Path, str, str, int]:
                 "arbitrary code when loaded; this app loads safetensors only. Choose a repo with model.safetensors."
             )
         raise UserInputError(f"{parsed.repo_id} has no weights file (model.safetensors).")
-    wanted = ["config.json", *weights] + ([PREPROCESSOR_FILE] if PREPROCESSOR_FILE in sizes else [])
+    # By the requested revision (not the sha), so that the cache records the branch or tag for offline use.
+    revision = parsed.revision or "main"
+    config: Any = None
+    if preset and weights:  # both KerasHub's and safetensors weights: the config says which model this is
+        config = keras_formats.read_json(parsed.repo_id, Path(_fetch(parsed.repo_id, "config.json", revision)))
+    is_preset = bool(preset) and (not weights or keras_formats.is_keras_hub_config(config))
+    if is_preset:
+        wanted = preset
+    else:
+        preprocessor = [PREPROCESSOR_FILE] if PREPROCESSOR_FILE in sizes and not parsed.keras else []
+        wanted = ["config.json", *weights, *preprocessor]
     total = sum(sizes[name] or 0 for name in wanted)
     if total > max_download_bytes():
         raise UserInputError(
@@ -225,13 +257,27 @@ def _download(parsed: HubSpec, task: Task) -> tuple[Path, str, str, int]:
             f"{max_download_bytes() / 1e6:,.6g} MB allowed here (XAI_MAX_DOWNLOAD_MB). "
             "Choose a smaller model or raise the limit."
         )
-    # By the requested revision (not the sha), so that the cache records the branch or tag for offline use.
-    revision = parsed.revision or "main"
-    config_path = Path(_fetch(parsed.repo_id, "config.json", revision))
-    config = json.loads(config_path.read_text())
-    if "architecture" not in config or task != CLASSIFICATION:
+    fetched = {"config.json": Path(_fetch(parsed.repo_id, "config.json", revision))}
+    config = keras_formats.read_json(parsed.repo_id, fetched["config.json"])
+    if is_preset:  # every configuration checked before a byte of the weights is fetched
+        keras_formats.check_preset_json(parsed.repo_id, "config.json", config)
+        if "task.json" not in sizes:
+            raise _not_a_classifier(parsed, "it is a KerasHub backbone without a task (no task.json), so no classifier")
+        for name in wanted:
+            if name.endswith(".json") and name not in fetched:
+                fetched[name] = Path(_fetch(parsed.repo_id, name, revision))
+                keras_formats.check_preset_json(
+                    parsed.repo_id, name, keras_formats.read_json(parsed.repo_id, fetched[name])
+                )
+    elif parsed.keras:
+        keras_formats.check_timm_for_keras(parsed.repo_id, config)
+    elif "architecture" not in config or task != CLASSIFICATION:
         check_transformers_config(parsed, config, task)
-    folders = {config_path.parent, *(Path(_fetch(parsed.repo_id, name, revision)).parent for name in wanted[1:])}
+    for name in wanted:
+        if name not in fetched:
+            fetched[name] = Path(_fetch(parsed.repo_id, name, revision))
+    folders = {path.parent for path in fetched.values()}
+    config_path = fetched["config.json"]
     folder = config_path.parent
     if len(folders) != 1 or folder.name != info.sha:
         raise UserInputError(f"{parsed.key} changed on the Hub while it was downloading; try again.")
@@ -244,13 +290,15 @@ def _fetch(repo_id: str, filename: str, revision: str) -> str:
 
 
 def _from_cache(parsed: HubSpec) -> tuple[Path, str, str, int]:
-    """Offline: the snapshot the requested revision points to in the HF cache, if its files are there."""
+    """Offline: the snapshot the requested revision points to in the HF cache, if its files are there (a KerasHub
+    preset's or safetensors weights)."""
     folder = Path(hf_hub_download(parsed.repo_id, "config.json", revision=parsed.revision or "main")).parent
     names = {p.name: p for p in folder.iterdir()}
-    weights = _safetensors_files({name: 0 for name in names})
-    if not weights:
+    files = keras_formats.preset_files(names) if "task.json" in names else []
+    files = files or ["config.json", *_safetensors_files({name: 0 for name in names})]
+    if len(files) == 1:
         raise _offline_error(parsed)
-    size = sum(names[n].stat().st_size for n in ["config.json", *weights])
+    size = sum(names[n].stat().st_size for n in files)
     return folder, folder.name, "unknown (offline)", size
 
 
@@ -304,7 +352,6 @@ def check_transformers_config(parsed: HubSpec, config: dict[str, Any], task: Tas
 
 def _timm_model(parsed: HubSpec, folder: Path, config: dict[str, Any], source: dict[str, str]) -> LoadedModel:
     import timm
-    from timm.data import ImageNetInfo, resolve_data_config
 
     try:
         module = timm.create_model("local-dir:" + str(folder), pretrained=True)
@@ -312,6 +359,16 @@ def _timm_model(parsed: HubSpec, folder: Path, config: dict[str, Any], source: d
         raise _invalid_weights(parsed, error) from error
     except (RuntimeError, ValueError, KeyError) as error:
         raise UserInputError(f"{parsed.repo_id} could not be built with timm {timm.__version__}: {error}") from error
+    labels, preprocessing = _timm_labels_and_preprocessing(parsed, module, config)
+    source = {**source, "kind": "timm", "architecture": str(config["architecture"])}
+    return LoadedModel(name=parsed.key, module=module, preprocessing=preprocessing, labels=labels, source=source)
+
+
+def _timm_labels_and_preprocessing(parsed: HubSpec, module: nn.Module, config: dict[str, Any]):
+    """A timm classifier's class names (its config's ``label_names``, else ImageNet's for 1000 classes) and its
+    evaluation preprocessing (``resolve_data_config`` of its pretrained config, as timm resolves it for ``module``)."""
+    from timm.data import resolve_data_config
+
     cfg = {**config.get("pretrained_cfg", {}), **module.pretrained_cfg}
     n_classes = int(getattr(module, "num_classes", 0) or config.get("num_classes") or 0)
     if n_classes <= 0:
@@ -319,19 +376,59 @@ def _timm_model(parsed: HubSpec, folder: Path, config: dict[str, Any], source: d
     names = config.get("label_names") or cfg.get("label_names")
     if isinstance(names, dict):
         names = [str(names.get(str(i), names.get(i, f"class {i}"))) for i in range(n_classes)]
-    if names and len(names) == n_classes:
-        labels = [str(n) for n in names]
-    elif n_classes == 1000:
-        labels = list(ImageNetInfo().label_descriptions())
-    else:
-        labels = [f"class {i}" for i in range(n_classes)]
+    labels = [str(n) for n in names] if names and len(names) == n_classes else default_labels(n_classes)
     try:
         data_config = resolve_data_config(pretrained_cfg=cfg)
     except (AssertionError, KeyError, TypeError, ValueError) as error:
         raise UserInputError(f"{parsed.repo_id} has a data config timm cannot read: {error}") from error
-    preprocessing = timm_preprocessing(data_config)
-    source = {**source, "kind": "timm", "architecture": str(config["architecture"])}
-    return LoadedModel(name=parsed.key, module=module, preprocessing=preprocessing, labels=labels, source=source)
+    return labels, timm_preprocessing(data_config)
+
+
+def default_labels(n_classes: int) -> list[str]:
+    """ImageNet's class names (timm's ``ImageNetInfo``) for 1000 classes, else ``class i``."""
+    if n_classes == 1000:
+        from timm.data import ImageNetInfo
+
+        return list(ImageNetInfo().label_descriptions())
+    return [f"class {i}" for i in range(n_classes)]
+
+
+# --- Keras -------------------------------------------------------------------------------------------------------
+
+
+def _keras_preset_model(parsed: HubSpec, folder: Path, source: dict[str, str]) -> LoadedModel:
+    """A KerasHub preset: its ``ImageClassifier`` built from KerasHub's registered classes, its preprocessing from its
+    preprocessor's image converter, ImageNet's class names for 1000 classes."""
+    from hub_models.keras_models import converter_preprocessing, keras_loaded_model, load_keras_preset
+
+    for name in keras_formats.PRESET_CONFIGS:  # again: an offline load reads the cache without the download's checks
+        if (folder / name).is_file():
+            keras_formats.check_preset_json(
+                parsed.repo_id, name, keras_formats.read_json(parsed.repo_id, folder / name)
+            )
+    task, converter = load_keras_preset(parsed.repo_id, folder)
+    preprocessing = converter_preprocessing(converter, f"KerasHub {type(converter).__name__}")
+    source = {**source, "kind": "KerasHub preset", "architecture": type(task).__name__}
+    return keras_loaded_model(parsed.key, task, preprocessing, default_labels(int(task.num_classes)), source)
+
+
+def _keras_timm_model(parsed: HubSpec, folder: Path, config: dict[str, Any], source: dict[str, str]) -> LoadedModel:
+    """A timm checkpoint converted to Keras by KerasHub's timm loader, with the class names and the preprocessing the
+    PyTorch model gets (timm's pretrained config, resized with PIL), so that both frameworks see the same pixels."""
+    import timm
+
+    from hub_models.keras_models import keras_loaded_model, load_keras_timm
+
+    architecture = keras_formats.check_timm_for_keras(parsed.repo_id, config)
+    try:  # timm's own reading of the config (no weights), for the same labels and preprocessing as in PyTorch
+        skeleton = timm.create_model("local-dir:" + str(folder), pretrained=False)
+    except (RuntimeError, ValueError, KeyError) as error:
+        raise UserInputError(f"{parsed.repo_id} could not be read by timm {timm.__version__}: {error}") from error
+    labels, preprocessing = _timm_labels_and_preprocessing(parsed, skeleton, config)
+    del skeleton
+    task = load_keras_timm(parsed.repo_id, folder)
+    source = {**source, "kind": "timm in Keras (KerasHub's timm converter)", "architecture": architecture}
+    return keras_loaded_model(parsed.key, task, preprocessing, labels, source)
 
 
 def timm_preprocessing(data_config: dict[str, Any]) -> Preprocessing:

@@ -16,7 +16,10 @@ imports them in the order that is safe beside PyTorch).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from hub_models.errors import UserInputError
 from hub_models.loaded_model import LoadedModel, Preprocessing
 from hub_models.tf_resize import INTERPOLATIONS
 
+log = logging.getLogger(__name__)
 KERAS = "keras"
 PYTORCH = "pytorch"
 KERAS_PREFIX = "keras:"
@@ -166,13 +170,75 @@ def keras_loaded_model(
     return LoadedModel(name=name, module=module, preprocessing=preprocessing, labels=labels, source=source)
 
 
-def load_keras_task(folder: Path) -> Any:
-    """A KerasHub ``ImageClassifier`` from a local preset folder (KerasHub's format or a timm checkpoint, which
-    KerasHub's timm loader converts), without its preprocessor's graph (the app preprocesses)."""
+def load_keras_preset(repo_id: str, folder: Path) -> tuple[Any, Any]:
+    """A KerasHub preset's ``ImageClassifier`` and its image converter, from the local snapshot ``folder`` (whose
+    configurations ``hub_models.keras_formats`` has checked): every KerasHub class they name must resolve to a class
+    that KerasHub itself registered (a package can register any class under ``keras_hub>``), ``config.json`` to a
+    backbone and ``task.json`` to an image classifier."""
+    import keras
+
+    from hub_models import keras_formats
+
+    keras_hub = _keras_hub()
+    for name in keras_formats.PRESET_CONFIGS:
+        if not (folder / name).is_file():
+            continue
+        for registered in sorted(keras_formats.registered_names(keras_formats.read_json(repo_id, folder / name))):
+            found = keras.saving.get_registered_object(registered)
+            if found is None or not str(getattr(found, "__module__", "")).startswith("keras_hub."):
+                raise UserInputError(
+                    f"{repo_id} was refused: its {name} names {registered!r}, which is not a class of KerasHub "
+                    f"{keras_hub.__version__}. Only KerasHub's own classes are loaded here."
+                )
+    task_class = keras.saving.get_registered_object(
+        keras_formats.read_json(repo_id, folder / "task.json")["registered_name"]
+    )
+    if not (isinstance(task_class, type) and issubclass(task_class, keras_hub.models.ImageClassifier)):
+        raise UserInputError(
+            f"{repo_id} is not an image classifier this app can load: its task is {task_class.__name__}, not a "
+            "KerasHub ImageClassifier."
+        )
+    task = _from_preset(repo_id, folder)
+    converter = getattr(getattr(task, "preprocessor", None), "image_converter", None)
+    if converter is None or getattr(converter, "image_size", None) is None:
+        raise UserInputError(
+            f"{repo_id} has no image converter with an image size in its preprocessor, so how it sees a photo is "
+            "unknown; it was not loaded."
+        )
+    return task, converter
+
+
+def load_keras_timm(repo_id: str, folder: Path) -> Any:
+    """A timm checkpoint (``config.json`` and ``model.safetensors`` in the local snapshot ``folder``) as a KerasHub
+    ``ImageClassifier``, converted by KerasHub's own timm loader."""
+    return _from_preset(repo_id, folder)
+
+
+def _keras_hub() -> Any:
     from hub_models.tensorflow_runtime import import_keras_hub
 
-    keras_hub = import_keras_hub()
-    return keras_hub.models.ImageClassifier.from_preset(str(folder))
+    return import_keras_hub()
+
+
+def _from_preset(repo_id: str, folder: Path) -> Any:
+    """``ImageClassifier.from_preset`` of a local folder (so KerasHub makes no request of its own); its converters'
+    progress prints are kept out of the log, and a failure (a bad configuration, weights that do not fit) becomes a
+    message naming the repo."""
+    keras_hub = _keras_hub()
+    if not folder.is_absolute() or not folder.is_dir():
+        raise ValueError(f"not a local folder: {folder}")
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            return keras_hub.models.ImageClassifier.from_preset(str(folder))
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OSError, RuntimeError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        first = first.split(" Target variable:")[0]  # Keras appends the whole tensor to a shape mismatch
+        raise UserInputError(
+            f"{repo_id} could not be loaded with KerasHub {keras_hub.__version__}: {first[:300]}"
+        ) from error
+    finally:
+        log.debug("KerasHub printed %d lines loading %s", printed.getvalue().count("\n"), repo_id)
 
 
 def keras_copy(module: KerasClassifier) -> KerasClassifier:
