@@ -16,43 +16,58 @@ grow with the number of cells, unlike Sobol's ``N * (cells + 2)``.
 Paper: P. Novello, T. Fel, D. Vigouroux, "Making Sense of Dependence: Efficient Black-box Explanations Using
 Dependence Measure", NeurIPS 2022 (arXiv:2206.06219).
 
-Implementation: ``xplique.attributions.HsicAttributionMethod`` with its binary estimator (Xplique normalises by
-``N`` rather than the textbook ``N^2``: the map's scale, not its shape), on a PyTorch model through Xplique's
-``TorchWrapper`` (``explainers.xplique_bridge``) or on a Keras model (``explainers.xplique_keras``). The default
-sampler is the paper's Latin hypercube, seeded by the run's seed (Xplique's own default is an unscrambled Sobol'
-sequence, "sobol" here). The estimator's ``cells x N x N`` tensors are computed a few cells at a time
-(``estimator_batch_size``) so that they stay near 64 MB each.
+Implementation: ``xplique.attributions.HsicAttributionMethod``, on a PyTorch model through Xplique's ``TorchWrapper``
+(``explainers.xplique_bridge``) or on a Keras model (``explainers.xplique_keras``). Its estimator is Xplique's binary
+estimator (Xplique normalises by ``N`` rather than the textbook ``N^2``: the map's scale, not its shape) in closed
+form: its kernel is ``K_i[j, k] = 3/2 - (m_ji - m_ki)^2`` and ``Lc = H L H`` sums to 0 along every row and column, so
+
+    HSIC_i = sum_jk K_i[j, k] Lc[j, k] / N = 2 m_i^T Lc m_i / N     (m_i: the cell's N mask values)
+
+which takes O(N^2) per cell where Xplique's ``BinaryEstimator`` multiplies N x N matrices for every cell, O(N^3)
+(seconds at 500 designs, minutes at 1,500 on a small CPU: ``benchmarks/RESULTS.md``, issue 19); the scores agree to
+float rounding (``tests/test_sobol_hsic.py``). The default sampler is the paper's Latin hypercube, seeded by the
+run's seed (Xplique's own default is an unscrambled Sobol' sequence, "sobol" here).
 """
 
 from __future__ import annotations
 
+import functools
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from explainers.base import Cost, Method, Param, Problem
-from explainers.sensitivity import (
-    HSIC_ESTIMATOR_FLOATS,
-    PERTURBATION_PARAM,
-    grid_param,
-    run_sensitivity,
-    sampler,
-    sampler_param,
-)
+from explainers.sensitivity import PERTURBATION_PARAM, grid_param, run_sensitivity, sampler, sampler_param
+from hub_models.tensorflow_runtime import import_tensorflow
+
+
+@functools.cache
+def closed_form_estimator(xplique: ModuleType) -> type:
+    """Xplique's ``BinaryEstimator`` (RBF kernel on the scores, median width) with its estimate in closed form."""
+    tf = import_tensorflow()
+
+    class ClosedFormBinaryEstimator(xplique.attributions.global_sensitivity_analysis.BinaryEstimator):
+        def estimator(self, masks: Any, gram: Any, _nb_dim: Any, nb_design: Any) -> Any:
+            """``2 m_i^T (H L H) m_i / N`` for every cell ``i`` (``gram``: ``L``), cells in Xplique's (h w c) order."""
+            cells = tf.reshape(tf.cast(masks, tf.float32), (tf.shape(masks)[0], -1))  # N x cells
+            rows, columns = tf.reduce_mean(gram, axis=1, keepdims=True), tf.reduce_mean(gram, axis=0, keepdims=True)
+            centred = gram - rows - columns + tf.reduce_mean(gram)
+            return 2.0 * tf.reduce_sum(cells * tf.matmul(centred, cells), axis=0) / tf.cast(nb_design, tf.float32)
+
+    return ClosedFormBinaryEstimator
 
 
 def _run(problem: Problem, params: dict[str, Any], keras: bool) -> np.ndarray:
-    designs = params["nb_design"]
-
     def build(xplique: Any, model: Any) -> Any:
         return xplique.attributions.HsicAttributionMethod(
             model,
             grid_size=params["grid_size"],
-            nb_design=designs,
+            nb_design=params["nb_design"],
             sampler=sampler(xplique, params["sampler"], int(params.get("seed", 0)), replicated=False),
+            estimator=closed_form_estimator(xplique)(output_kernel="rbf"),
             perturbation_function=params["perturbation_function"],
             batch_size=problem.batch_size,
-            estimator_batch_size=max(1, HSIC_ESTIMATOR_FLOATS // designs**2),
         )
 
     return run_sensitivity(problem, build, keras=keras)
@@ -107,6 +122,6 @@ METHOD = Method(
     caveats=(
         "The map has grid_size x grid_size cells, bicubically smoothed: nothing smaller than a cell shows; scores are "
         "unsigned (dependence, not direction) and have no absolute scale; a few hundred masks leave noise (compare "
-        "two seeds); the estimator does nb_design^2 work per cell, seconds at 1,500 designs on a fine grid."
+        "two seeds); binary on/off masks only: no partial perturbation."
     ),
 )

@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
 from explainers.base import Param, Problem
 
@@ -31,10 +34,6 @@ SAMPLERS = ("scrambled sobol", "sobol", "halton", "latin hypercube")
 PERTURBATIONS = ("inpainting", "blurring", "amplitude")
 SEEDED = ("scrambled sobol", "latin hypercube")
 """The samplers whose designs depend on the seed; the other two are fixed sequences."""
-
-HSIC_ESTIMATOR_FLOATS = 16_000_000
-"""The most floats (64 MB) one of the HSIC estimator's (cells x nb_design x nb_design) tensors may hold: it computes
-several at once, so at 1500 designs on an 8x8 grid (144 M floats each, unbatched) it would need gigabytes."""
 
 
 def grid_param(maximum: int) -> Param:
@@ -114,10 +113,30 @@ def sampler(xplique: ModuleType, name: str, seed: int, *, replicated: bool) -> A
     return made
 
 
+class ChannelsLastInputs(nn.Module):
+    """What Xplique's ``TorchWrapper`` is given instead of the request's model: it takes the wrapper's NHWC batch and
+    calls the model on it as NCHW in channels-last memory, without a copy.
+
+    Given the model itself, the wrapper finds its convolutions and copies every batch to contiguous NCHW, on which
+    MobileNet-style CNNs run about 1.3x slower on a CPU than on channels-last memory (``benchmarks/RESULTS.md``,
+    issue 19); and its ``.to("cpu")`` would move a model placed on a GPU (``hub_models.device``) off it. Here the
+    model is held outside the module tree: the wrapper sees no convolution (so it does not transpose) and moves
+    nothing.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.training = False
+        self._model = (model,)  # a tuple: not a submodule, out of reach of .to() and .modules()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self._model[0](inputs.permute(0, 3, 1, 2))
+
+
 def run_sensitivity(problem: Problem, build: Callable[[ModuleType, Any], Any], *, keras: bool) -> np.ndarray:
     """``build(xplique, model)`` returns the Xplique explainer; it runs on the PyTorch model through Xplique's
-    ``TorchWrapper`` (``explainers.xplique_bridge``) or on the Keras model (``explainers.xplique_keras``), every batch
-    through the request's ``CountingModel``."""
+    ``TorchWrapper`` (``explainers.xplique_bridge``, the model behind ``ChannelsLastInputs``) or on the Keras model
+    (``explainers.xplique_keras``), every batch through the request's ``CountingModel``."""
     with warnings.catch_warnings():
         # scipy's Sobol' engine warns that its balance needs a power of two; HSIC's designs need not be one.
         warnings.filterwarnings("ignore", message="The balance properties of Sobol' points")
@@ -127,4 +146,4 @@ def run_sensitivity(problem: Problem, build: Callable[[ModuleType, Any], Any], *
             return run_xplique_keras(problem, build)
         from explainers.xplique_bridge import run_xplique
 
-        return run_xplique(problem, build, gradients=False)
+        return run_xplique(replace(problem, model=ChannelsLastInputs(problem.model)), build, gradients=False)

@@ -28,7 +28,7 @@ class LooksAtTopRight(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.grey = nn.Conv2d(3, 1, 1, bias=False)  # a convolution: Xplique's TorchWrapper then feeds NCHW
+        self.grey = nn.Conv2d(3, 1, 1, bias=False)  # the mean of the three channels
         nn.init.constant_(self.grey.weight, 1 / 3)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -79,7 +79,13 @@ def test_the_map_lies_on_the_only_region_the_model_looks_at(key, top_right, phot
 )
 def test_the_cost_model_counts_every_image_xplique_sends_and_progress_follows_it(key, params, top_right, photo):
     images: list[int] = []
-    hook = top_right.module.register_forward_hook(lambda _m, args, _out: images.append(int(args[0].shape[0])))
+    channels_last: list[bool] = []
+
+    def seen(_module, args, _output) -> None:
+        images.append(int(args[0].shape[0]))
+        channels_last.append(args[0].is_contiguous(memory_format=torch.channels_last))
+
+    hook = top_right.module.register_forward_hook(seen)
     reports: list[float] = []
     try:
         values = validate_params(METHODS[key], {**TINY[key], **params})
@@ -99,6 +105,7 @@ def test_the_cost_model_counts_every_image_xplique_sends_and_progress_follows_it
     assert predicted == expected
     assert sum(images) == result.evaluations == predicted, "the model saw exactly what the cost model predicts"
     assert max(images) <= 16, "in batches of the problem's batch size"
+    assert all(channels_last), "the model gets the wrapper's NHWC batch as channels-last NCHW, not a contiguous copy"
     assert len(reports) == len(images) and reports == sorted(reports) and reports[-1] == 1.0, "one report a batch"
     assert np.isfinite(result.attribution).all()
 
@@ -133,6 +140,23 @@ def test_a_cancelled_run_stops_at_its_next_model_batch(key, top_right, photo):
     with pytest.raises(RequestStopped, match=r"cancelled after 32 of about [\d,]+ model"), request_limits(gone.is_set):
         explain(top_right, photo, key, target=0, params=params, progress=progress, record_timing=False)
     assert len(batches) == 2
+
+
+def test_the_closed_form_hsic_estimator_equals_xpliques():
+    from explainers.hsic import closed_form_estimator
+    from explainers.runtime import import_xplique
+
+    xplique = import_xplique()
+    rng = np.random.default_rng(0)
+    masks = rng.integers(0, 2, size=(300, 5, 5, 1)).astype(np.float32)
+    scores = (masks[:, 1, 3, 0] * 2 + masks[:, 4, 0, 0] * masks[:, 2, 2, 0] + rng.normal(size=300) * 0.3 + 1.0).astype(
+        np.float32
+    )
+    ours = closed_form_estimator(xplique)(output_kernel="rbf")(masks, scores, 300).numpy()
+    theirs = xplique.attributions.global_sensitivity_analysis.BinaryEstimator("rbf")(masks, scores, 300).numpy()
+    assert ours.shape == theirs.shape == (5, 5, 1)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5 * np.abs(theirs).max())
+    assert np.argmax(ours.ravel()) == 1 * 5 + 3, "the cell the score depends on most"
 
 
 def test_sobol_designs_are_powers_of_two_and_the_presets_size_to_one(monkeypatch):
