@@ -143,7 +143,7 @@ def explain(
         params=values,
         evaluations=counting.evaluations,
         seconds=seconds,
-        backend=spec.backend,
+        backend="xplique (Keras)" if model.framework == KERAS else spec.backend,
         framing=framing,
         crop_box=geometry.crop_box,
         input_map=raw.astype(np.float32, copy=False),

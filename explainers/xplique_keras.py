@@ -78,6 +78,12 @@ def run_xplique_keras(
     Backprop, DeconvNet), so it gets the flat model itself, counted as one evaluation; every other method gets it
     counted batch by batch.
     """
+    classifier, _ = keras_classifier(problem)
+    with classifier.lock:
+        return _run_locked(problem, build, watched_layer)
+
+
+def _run_locked(problem: Problem, build: Callable[[ModuleType, Any], Any], watched_layer: bool) -> np.ndarray:
     xplique = import_xplique()
     import_tensorflow().config.run_functions_eagerly(True)  # every batch through the counter (module docstring)
     classifier, counting = keras_classifier(problem)
@@ -133,14 +139,17 @@ def watching_method(name: str, *options: str) -> Callable[[Problem, dict[str, An
         classifier, _ = keras_classifier(problem)
         layer = classifier.keras.get_layer(watched_layer_name(problem, params["layer"]))
         settings = {option: params[option] for option in options}
-        try:
-            return run_xplique_keras(
-                problem,
-                lambda xplique, model: getattr(xplique.attributions, name)(model, conv_layer=layer.name, **settings),
-                watched_layer=True,
-            )
-        finally:
-            _unwatch(layer)
+        with classifier.lock:  # until the layer is unwatched (the lock is reentrant)
+            try:
+                return run_xplique_keras(
+                    problem,
+                    lambda xplique, model: getattr(xplique.attributions, name)(
+                        model, conv_layer=layer.name, **settings
+                    ),
+                    watched_layer=True,
+                )
+            finally:
+                _unwatch(layer)
 
     return run
 
