@@ -115,13 +115,13 @@ def sampler(xplique: ModuleType, name: str, seed: int, *, replicated: bool) -> A
 
 class ChannelsLastInputs(nn.Module):
     """What Xplique's ``TorchWrapper`` is given instead of the request's model: it takes the wrapper's NHWC batch and
-    calls the model on it as NCHW in channels-last memory, without a copy.
+    calls the model on it as NCHW (a channels-last view, no copy).
 
-    Given the model itself, the wrapper finds its convolutions and copies every batch to contiguous NCHW, on which
-    MobileNet-style CNNs run about 1.3x slower on a CPU than on channels-last memory (``benchmarks/RESULTS.md``,
-    issue 19); and its ``.to("cpu")`` would move a model placed on a GPU (``hub_models.device``) off it. Here the
-    model is held outside the module tree: the wrapper sees no convolution (so it does not transpose) and moves
-    nothing.
+    Given the model itself, the wrapper decides the layout by looking for a ``Conv2d`` among its modules: a network
+    without one (a Linear patch embedding, an MLP-Mixer written with Linear layers) would be fed NHWC as if it were
+    NCHW. And its ``.to("cpu")`` would move a model placed on a GPU (``hub_models.device``) off it. Here the model is
+    held outside the module tree: the wrapper sees no convolution (so it never transposes) and moves nothing. The
+    batch the model gets is the same channels-last memory the wrapper gives a convolutional network.
     """
 
     def __init__(self, model: nn.Module) -> None:

@@ -24,16 +24,12 @@ KEYS = list(TINY)
 
 class LooksAtTopRight(nn.Module):
     """Class 0's logit is the mean brightness of the image's top-right quadrant (normalised pixels), class 1's its
-    opposite; class 2 is constant. Nothing else of the image matters."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.grey = nn.Conv2d(3, 1, 1, bias=False)  # the mean of the three channels
-        nn.init.constant_(self.grey.weight, 1 / 3)
+    opposite; class 2 is constant. Nothing else of the image matters. No convolution: Xplique's TorchWrapper, given
+    such a model itself, would feed it NHWC batches as NCHW (``explainers.sensitivity.ChannelsLastInputs``)."""
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         height, width = inputs.shape[-2:]
-        region = self.grey(inputs)[:, 0, : height // 2, width // 2 :].mean(dim=(1, 2))
+        region = inputs.mean(dim=1)[:, : height // 2, width // 2 :].mean(dim=(1, 2))
         return torch.stack([region, -region, torch.zeros_like(region)], dim=1)
 
 
@@ -105,7 +101,7 @@ def test_the_cost_model_counts_every_image_xplique_sends_and_progress_follows_it
     assert predicted == expected
     assert sum(images) == result.evaluations == predicted, "the model saw exactly what the cost model predicts"
     assert max(images) <= 16, "in batches of the problem's batch size"
-    assert all(channels_last), "the model gets the wrapper's NHWC batch as channels-last NCHW, not a contiguous copy"
+    assert all(channels_last), "the model gets the wrapper's NHWC batch as NCHW, a channels-last view"
     assert len(reports) == len(images) and reports == sorted(reports) and reports[-1] == 1.0, "one report a batch"
     assert np.isfinite(result.attribution).all()
 
@@ -213,7 +209,7 @@ def test_on_a_keras_model_xplique_runs_it_counted_and_seeded(key, tiny_keras):
         )
 
     result = run(5, lambda done, _: reports.append(done))
-    assert result.backend == "xplique" and result.attribution.shape == (48, 60)
+    assert result.backend.startswith("xplique") and result.attribution.shape == (48, 60)
     assert np.isfinite(result.attribution).all() and result.input_map.std() > 0
     assert result.evaluations == METHODS[key].cost(result.params, (64, 64)).evaluations
     assert len(reports) == -(-result.evaluations // 16) and reports[-1] == 1.0
