@@ -54,6 +54,12 @@ def ensure_fast_allocator() -> None:
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
+XPLIQUE_RUN = threading.RLock()
+"""Held by every Xplique run, on a PyTorch or a Keras model: TensorFlow's switch between graphs and eager execution
+is process-wide, Xplique's ``TorchWrapper`` turns eager execution on, and Keras models need graphs
+(``explainers.xplique_keras``), so the runs take turns."""
+
+
 @functools.cache
 def import_xplique() -> ModuleType:
     """Import xplique (after TensorFlow, ``hub_models.tensorflow_runtime``) configured for CPU inference beside

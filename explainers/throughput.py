@@ -11,11 +11,13 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
 from explainers.base import Cost
+from explainers.runtime import XPLIQUE_RUN
 from hub_models.keras_models import KERAS, framework_of
 from hub_models.tensorflow_runtime import import_tensorflow
 
@@ -90,10 +92,17 @@ def keras_input_gradient(model: nn.Module, batch: torch.Tensor) -> None:
     logits with respect to the NHWC input), as Xplique's gradient methods make it."""
     tf = import_tensorflow()
     inputs = tf.constant(batch.permute(0, 2, 3, 1).contiguous().numpy())
-    with tf.GradientTape() as tape:
-        tape.watch(inputs)
-        total = tf.reduce_sum(model.keras(inputs, training=False))
-    tape.gradient(total, inputs)
+
+    @tf.function  # a graph, as Xplique's: CPU TensorFlow has no eager gradient for a grouped convolution
+    def gradient(pixels: Any) -> Any:
+        with tf.GradientTape() as tape:
+            tape.watch(pixels)
+            total = tf.reduce_sum(model.keras(pixels, training=False))
+        return tape.gradient(total, pixels)
+
+    with XPLIQUE_RUN, model.lock:
+        tf.config.run_functions_eagerly(False)
+        gradient(inputs)
 
 
 def record_run(model: nn.Module, input_size: tuple[int, int], method: str, cost: Cost, seconds: float) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Problem
-from explainers.runtime import import_xplique
+from explainers.runtime import XPLIQUE_RUN, import_xplique
 from explainers.superpixels import superpixels
 from explainers.xplique_keras import run_xplique_keras
 
@@ -34,11 +34,12 @@ def run_xplique(problem: Problem, build: Build, *, gradients: bool) -> np.ndarra
     Black-box methods wrap the model without autograd (``gradients=False``): no graph is built, which is faster.
     """
     xplique = import_xplique()
-    wrapped = xplique.wrappers.TorchWrapper(problem.model, device="cpu", requires_grad=gradients)
-    explainer = build(xplique, wrapped)
-    channels_last = problem.inputs.permute(0, 2, 3, 1).numpy()
-    one_hot = np.eye(problem.n_classes, dtype=np.float32)[[problem.target]]
-    attribution = np.asarray(explainer.explain(channels_last, one_hot), dtype=np.float32)[0]
+    with XPLIQUE_RUN:  # the wrapper turns TensorFlow's eager execution on for the process (explainers.runtime)
+        wrapped = xplique.wrappers.TorchWrapper(problem.model, device="cpu", requires_grad=gradients)
+        explainer = build(xplique, wrapped)
+        channels_last = problem.inputs.permute(0, 2, 3, 1).numpy()
+        one_hot = np.eye(problem.n_classes, dtype=np.float32)[[problem.target]]
+        attribution = np.asarray(explainer.explain(channels_last, one_hot), dtype=np.float32)[0]
     return attribution[..., 0] if attribution.ndim == 3 else attribution
 
 

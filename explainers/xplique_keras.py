@@ -1,12 +1,20 @@
 """Runs an Xplique attribution method on a Keras model (``hub_models.keras_models.KerasClassifier``).
 
-Every batch Xplique sends goes through ``counted_keras``'s layer, which reports to the request's ``CountingModel``:
-progress, the work cap and cancellation work as for a PyTorch model. Xplique's loops run with TensorFlow's functions
-executed eagerly (as its ``TorchWrapper`` makes them for the whole process): in a traced ``tf.function`` the counter
-would run once, when the graph is traced, not once per batch; and a request's counted model is new to
-``tf.function``, so it would be traced again on every request anyway. The Grad-CAM family, FEM, Guided Backprop and
-DeconvNet need the flat functional model itself (they watch one of its layers, or rebuild it with other ReLU
-gradients), so they are given that model and counted as one forward+backward.
+Every batch Xplique sends goes through the counting layer of ``counted_keras``, which reports to the request's
+``CountingModel``: progress, the work cap and cancellation work as for a PyTorch model. Xplique runs its loops in
+``tf.function``s, traced once and then run as graphs; the counter is a ``tf.py_function`` in that graph, so it runs
+for every batch, and the counted model is kept per classifier (its counter is swapped per request), so a method is
+traced once per model, not on every request.
+
+The graphs matter for more than speed: Keras runs a grouped convolution (MobileNet's and EfficientNet's depthwise
+layers in KerasHub) through XLA, and CPU TensorFlow has no gradient for one outside XLA, so with functions run eagerly
+every gradient method fails on those models. Xplique's ``TorchWrapper`` turns eager execution on for the whole
+process when it wraps a PyTorch model; ``XPLIQUE_RUN`` (``explainers.runtime``) makes Xplique runs take turns, and a
+Keras run turns it off again.
+
+The Grad-CAM family, FEM, Guided Backprop and DeconvNet need the flat functional model itself (they watch one of
+its layers, or rebuild it with other ReLU gradients), so they are given that model and counted as one
+forward+backward.
 
 Xplique keeps every Keras model it is given in a class-level dict (``BlackBoxExplainer._cache_models``, to avoid
 retracing); ``run_xplique_keras`` removes what it added, so that a server does not keep every model it explained.
@@ -14,6 +22,7 @@ retracing); ``run_xplique_keras`` removes what it added, so that a server does n
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -22,42 +31,70 @@ import numpy as np
 
 from explainers.base import Problem
 from explainers.counting import CountingModel
-from explainers.runtime import import_xplique
+from explainers.runtime import XPLIQUE_RUN, import_xplique
 from hub_models.errors import UserInputError
 from hub_models.keras_models import KerasClassifier
 from hub_models.tensorflow_runtime import import_tensorflow
 
-_counted_class: type | None = None
+_counted: weakref.WeakKeyDictionary[KerasClassifier, tuple[Any, Any]] = weakref.WeakKeyDictionary()
 
 
-def counted_keras(model: Any, counting: CountingModel) -> Any:
-    """``model`` behind a functional Keras model (Xplique reads its ``inputs`` and ``outputs``) whose one layer
-    reports each batch to ``counting`` (stopping the request when it must)."""
-    global _counted_class
+def _counting_layer_class() -> type:
     import keras
 
-    if _counted_class is None:
+    tf = import_tensorflow()
 
-        class CountedCall(keras.layers.Layer):
-            """Calls the classifier on a batch, between the counter's ``before_batch`` and ``after_batch``."""
+    class CountedCall(keras.layers.Layer):
+        """Calls the classifier on a batch between the counter's ``before_batch`` and ``after_batch``, which run as
+        ``tf.py_function``s in the traced graph. ``counter`` is set for each run; ``stopped`` keeps the exception a
+        stopped request raised inside the graph (TensorFlow reports it as its own error)."""
 
-            def __init__(self, inner: Any, counter: CountingModel) -> None:
-                super().__init__(name="counted_classifier")
-                self.inner = inner
-                self.counter = counter
+        def __init__(self, inner: Any) -> None:
+            super().__init__(name="counted_classifier")
+            self.inner = inner
+            self.counter: CountingModel | None = None
+            self.stopped: BaseException | None = None
 
-            def call(self, inputs: Any) -> Any:
-                self.counter.before_batch()
-                outputs = self.inner(inputs, training=False)
-                self.counter.after_batch(int(inputs.shape[0]))
-                return outputs
+        def _before(self, _size: Any) -> int:
+            try:
+                self.counter.before_batch()  # type: ignore[union-attr]
+            except BaseException as error:
+                self.stopped = error
+                raise
+            return 0
 
-            def compute_output_spec(self, inputs: Any) -> Any:  # building the graph runs nothing, counts nothing
-                return self.inner.compute_output_spec(inputs)
+        def _after(self, size: Any) -> int:
+            self.counter.after_batch(int(size))  # type: ignore[union-attr]
+            return 0
 
-        _counted_class = CountedCall
-    inputs = keras.Input(shape=tuple(model.inputs[0].shape[1:]), name="pixels")
-    return keras.Model(inputs, _counted_class(model, counting)(inputs), name=f"{model.name}_counted")
+        def call(self, inputs: Any) -> Any:
+            size = tf.shape(inputs)[0]
+            gate = tf.py_function(self._before, [size], Tout=tf.int32)
+            with tf.control_dependencies([gate]):
+                outputs = self.inner(tf.identity(inputs), training=False)
+            done = tf.py_function(self._after, [size], Tout=tf.int32)
+            with tf.control_dependencies([done]):
+                return tf.identity(outputs)
+
+        def compute_output_spec(self, inputs: Any) -> Any:  # building the graph runs nothing, counts nothing
+            return self.inner.compute_output_spec(inputs)
+
+    return CountedCall
+
+
+def counted_keras(classifier: KerasClassifier, counting: CountingModel) -> tuple[Any, Any]:
+    """The classifier behind a functional Keras model (Xplique reads its ``inputs`` and ``outputs``) whose one layer
+    reports each batch to ``counting``: (model, its counting layer). Built once per classifier."""
+    if classifier not in _counted:
+        import keras
+
+        model = classifier.keras
+        layer = _counting_layer_class()(model)
+        inputs = keras.Input(shape=tuple(model.inputs[0].shape[1:]), name="pixels")
+        _counted[classifier] = (keras.Model(inputs, layer(inputs), name=f"{model.name}_counted"), layer)
+    counted, layer = _counted[classifier]
+    layer.counter, layer.stopped = counting, None
+    return counted, layer
 
 
 def keras_classifier(problem: Problem) -> tuple[KerasClassifier, CountingModel]:
@@ -79,15 +116,20 @@ def run_xplique_keras(
     counted batch by batch.
     """
     classifier, _ = keras_classifier(problem)
-    with classifier.lock:
+    with XPLIQUE_RUN, classifier.lock:
+        import_tensorflow().config.run_functions_eagerly(False)  # graphs (module docstring)
         return _run_locked(problem, build, watched_layer)
 
 
 def _run_locked(problem: Problem, build: Callable[[ModuleType, Any], Any], watched_layer: bool) -> np.ndarray:
     xplique = import_xplique()
-    import_tensorflow().config.run_functions_eagerly(True)  # every batch through the counter (module docstring)
+    tf = import_tensorflow()
     classifier, counting = keras_classifier(problem)
-    model = classifier.keras if watched_layer else counted_keras(classifier.keras, counting)
+    layer = None
+    if watched_layer:
+        model = classifier.keras
+    else:
+        model, layer = counted_keras(classifier, counting)
     cache = xplique.attributions.base.BlackBoxExplainer._cache_models
     cached_before = set(cache)
     channels_last = problem.inputs.permute(0, 2, 3, 1).contiguous().numpy()
@@ -99,7 +141,13 @@ def _run_locked(problem: Problem, build: Callable[[ModuleType, Any], Any], watch
         attribution = np.asarray(explainer.explain(channels_last, one_hot), dtype=np.float32)[0]
         if watched_layer:
             counting.after_batch(1)
+    except tf.errors.OpError:
+        if layer is not None and layer.stopped is not None:
+            raise layer.stopped from None  # the request was stopped inside the graph: its own error, not TensorFlow's
+        raise
     finally:
+        if layer is not None:
+            layer.counter = None
         for key in set(cache) - cached_before:
             cache.pop(key, None)
     return attribution[..., 0] if attribution.ndim == 3 else attribution
@@ -139,7 +187,7 @@ def watching_method(name: str, *options: str) -> Callable[[Problem, dict[str, An
         classifier, _ = keras_classifier(problem)
         layer = classifier.keras.get_layer(watched_layer_name(problem, params["layer"]))
         settings = {option: params[option] for option in options}
-        with classifier.lock:  # until the layer is unwatched (the lock is reentrant)
+        with XPLIQUE_RUN, classifier.lock:  # until the layer is unwatched (the locks are reentrant)
             try:
                 return run_xplique_keras(
                     problem,

@@ -20,6 +20,7 @@ import contextlib
 import copy
 import io
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,15 @@ class KerasClassifier(nn.Module):
         """The KerasHub backbone's class name (``explainers.families`` reads the family from it)."""
         self.backbone_layers = backbone_layers
         """The names of the backbone's own layers: a CAM watches one of them, never a layer of the task's head."""
+        self.lock = threading.RLock()
+        """Held by every call of the model and every Xplique run on it: Xplique's Grad-CAM family wraps the watched
+        layer's ``call`` and Guided Backprop rewrites the ReLUs while they run, so no other request may call the
+        model then (Gradio runs different events at once)."""
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         channels_last = inputs.detach().permute(0, 2, 3, 1).contiguous().cpu().numpy()
-        logits = self.keras(channels_last, training=False)
+        with self.lock:
+            logits = self.keras(channels_last, training=False)
         return torch.from_numpy(np.array(logits, dtype=np.float32))
 
     @property

@@ -246,6 +246,17 @@ def fake_hub(tmp_path_factory) -> FakeHub:
     return FAKE_HUB
 
 
+@pytest.fixture(scope="session")
+def keras_repos(fake_hub, tmp_path_factory):
+    """The Keras repos of tests/keras_repos.py, each group built the first time a test asks for it."""
+    from keras_repos import KerasRepos
+
+    from hub_models.tensorflow_runtime import import_keras_hub
+
+    import_keras_hub()
+    return KerasRepos(fake_hub, tmp_path_factory.mktemp("keras-repos"))
+
+
 def pytest_sessionfinish(session, exitstatus) -> None:
     FAKE_HUB.stop()
     shutil.rmtree(HF_HOME, ignore_errors=True)

@@ -66,9 +66,9 @@ def keras_hub():
 
 
 @pytest.fixture(scope="module")
-def repos(fake_hub, tmp_path_factory, keras_hub) -> KerasRepos:
-    """The Keras repos, each group built the first time a test asks for it."""
-    return KerasRepos(fake_hub, tmp_path_factory.mktemp("keras-repos"))
+def repos(keras_repos, keras_hub) -> KerasRepos:
+    """The session's Keras repos (tests/conftest.py)."""
+    return keras_repos
 
 
 @pytest.fixture(scope="module")
