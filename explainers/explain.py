@@ -18,7 +18,7 @@ from explainers.families import check_applies, implementation
 from explainers.limits import check_work, work_note
 from explainers.presets import all_params, machine_of
 from explainers.registry import METHODS, get_method, parse_params, validate_params
-from explainers.runtime import import_xplique
+from explainers.runtime import import_xplique, retrace_xplique_random_functions
 from explainers.throughput import predicted_seconds, record_run
 from hub_models.framing import DEFAULT_FRAMING, check_framing
 from hub_models.keras_models import KERAS
@@ -65,6 +65,7 @@ def seed_everything(seed: int, tensorflow: bool) -> None:
     if tensorflow:
         import_xplique()
         sys.modules["tensorflow"].random.set_seed(seed)
+        retrace_xplique_random_functions()
 
 
 def resize_map(attribution: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -74,6 +74,27 @@ def import_xplique() -> ModuleType:
     return xplique
 
 
+def retrace_xplique_random_functions() -> None:
+    """Give every ``tf.function`` that Xplique's attribution classes hold as a static method a fresh trace.
+
+    A random op inside a ``tf.function`` takes its seed when the function is traced, and a static method is traced
+    once per process: after that its noise (SmoothGrad's, RISE's masks, LIME's and KernelSHAP's samples) no longer
+    follows ``tf.random.set_seed``, so a seed would not decide a Keras model's map (graphs run there:
+    ``explainers.xplique_keras``). Rewrapped after seeding, each is traced again, with the seed just set.
+    """
+    xplique = import_xplique()
+    tf = import_tensorflow()
+    function_type = type(tf.function(lambda: None))
+    classes = [xplique.attributions.base.BlackBoxExplainer]
+    for cls in classes:
+        classes.extend(sub for sub in cls.__subclasses__() if sub not in classes)
+        for name, value in list(vars(cls).items()):
+            if isinstance(value, staticmethod) and isinstance(value.__func__, function_type):
+                traced = value.__func__
+                fresh = tf.function(traced.python_function, input_signature=traced.input_signature)
+                setattr(cls, name, staticmethod(fresh))
+
+
 @contextmanager
 def torch_threads(count: int) -> Iterator[None]:
     """Torch's intra-op threads set to ``count`` inside the block (for the calling thread), restored after it."""
