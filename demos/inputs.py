@@ -32,7 +32,10 @@ def model_dropdown(elem_id: str | None = None) -> gr.Dropdown:
         value=DEFAULT_MODEL,
         allow_custom_value=True,
         label="Model",
-        info="An embedded model, or any timm / transformers image classifier on the Hub: org/name[@revision]",
+        info=(
+            "An embedded model, or any timm / transformers image classifier or KerasHub preset on the Hub: "
+            "org/name[@revision]; keras:timm/name runs a timm checkpoint in Keras"
+        ),
         elem_id=elem_id,
     )
 
