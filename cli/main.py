@@ -40,6 +40,7 @@ from hub_models import load_image, load_model
 from hub_models.detectors import DEFAULT_THRESHOLD, load_detector
 from hub_models.errors import UserInputError
 from hub_models.framing import DEFAULT_FRAMING, FRAMING_HELP, FRAMINGS, check_framing
+from hub_models.keras_models import KERAS_PREFIX
 from hub_models.series import DEFAULT_SERIES, LABELLED_SETS
 from hub_models.tabular import DEFAULT_DATASET, bundled_dataset, csv_dataset
 from outputs import lstm_render, mlp_render
@@ -76,10 +77,12 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def model_spec(model: dict[str, Any]) -> str:
-    """The spec that loads a manifest's model again: an embedded model's name, or a Hub id pinned at its revision."""
+    """The spec that loads a manifest's model again: an embedded model's name, or a Hub id pinned at its revision
+    (``keras:`` in front for a timm checkpoint that ran in Keras)."""
     if model.get("kind") == "embedded" or not model.get("revision"):
         return str(model["name"])
-    return f"{model['id']}@{model['revision']}"
+    prefix = KERAS_PREFIX if str(model["name"]).startswith(KERAS_PREFIX) else ""
+    return f"{prefix}{model['id']}@{model['revision']}"
 
 
 def check_same_image(record: dict[str, Any], image: np.ndarray, path: Path) -> None:

@@ -18,6 +18,13 @@ CHEAP_CALLS: dict[str, dict[str, Any]] = {
         "framing": "crop",
     },
     "/sanity_check": {"image": None, "model": "", "method": "Grad-CAM", "steps": 1, "framing": "crop"},
+    # tests/keras_repos.py's timm/mobilenetv3_small_050.lamb_in1k (test_api_reference builds it first)
+    "/cross_check": {
+        "image": None,
+        "model": "timm/mobilenetv3_small_050.lamb_in1k",
+        "methods": ["Saliency"],
+        "framing": "crop",
+    },
     "/detect": {"image": None, "detector": "", "threshold": 0.1, "letterbox": True},
     "/explain_box": {
         "image": None,

@@ -48,7 +48,8 @@ def test_the_mlp_endpoint_takes_the_mlp_settings_by_name():
     assert names[3:-1] == [param.name for param in MLP_PARAMS]
 
 
-def test_every_endpoint_answers_a_call_by_keyword_with_its_documented_names(app_blocks, app_url):
+def test_every_endpoint_answers_a_call_by_keyword_with_its_documented_names(app_blocks, app_url, keras_repos):
+    keras_repos.ensure(CHEAP_CALLS["/cross_check"]["model"])
     calls = cheap_calls()
     documented = {endpoint.name: [p.name for p in endpoint.parameters] for endpoint in endpoints(app_blocks)}
     assert set(calls) == set(documented), "a new endpoint needs its cheap call here"

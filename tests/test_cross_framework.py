@@ -111,3 +111,20 @@ def test_a_keras_map_follows_its_seed_whatever_ran_before(pair, chelsea):
     ]
     np.testing.assert_array_equal(maps[0], maps[2])
     assert not np.array_equal(maps[0], maps[1])
+
+
+def test_the_command_line_writes_the_check_and_its_maps(pair, tmp_path, capsys):
+    from cli.main import main
+    from hub_models.examples import example_photo_paths
+
+    photo = example_photo_paths()["coffee"]
+    assert (
+        main(["cross-check", str(photo), "--model", TIMM_MOBILENET, "--methods", "Saliency", "--out", str(tmp_path)])
+        == 0
+    )
+    folder = tmp_path / photo.stem
+    record = json.loads((folder / "cross_check.json").read_text())
+    assert record["methods"][0]["key"] == "saliency" and record["methods"][0]["agrees"]
+    assert set(np.load(folder / "cross_check_maps.npz")) == {"saliency_pytorch", "saliency_keras"}
+    assert len(list(folder.glob("cross_*.png"))) == 2
+    assert "Saliency: correlation" in capsys.readouterr().err
