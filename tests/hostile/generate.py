@@ -814,6 +814,15 @@ def _hub_id_cases() -> list[Case]:
         ("leading-dot", ".git/config", invalid, None),
         ("percent-encoded", "%2e%2e/%2e%2e/etc/passwd", invalid, None),
         ("windows-path", "C:\\Windows\\System32\\cmd.exe", invalid, None),
+        ("keras-prefix-traversal", "keras:../../etc/passwd", invalid, None),
+        ("keras-prefix-alone", "keras:", invalid, None),
+        ("keras-prefix-twice", "keras:keras:timm/resnet50.a1_in1k", invalid, None),
+        (
+            "keras-prefix-on-a-timm-test-model",
+            "keras:fake-org/tiny-resnet.in1k",
+            Expect("error", ("keras",)),
+            Expect("error", ("not an object detector", "image classifiers only")),
+        ),
         ("does-not-exist", "fake-org/does-not-exist", missing, missing),
         ("does-not-exist-revision", "fake-org/does-not-exist@main", missing, missing),
         (
