@@ -55,6 +55,26 @@ GROUPS = {
 }
 
 
+def tiny_resnet_backbone() -> Any:
+    """The tests' tiny KerasHub ResNet backbone (basic blocks with ReLU, two stages; KerasHub wants 64 filters first),
+    seeded: random weights, the same every time."""
+    from hub_models.tensorflow_runtime import import_keras_hub
+
+    keras_hub = import_keras_hub()  # after torch and timm: TensorFlow first would crash triton
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras_hub.models.ResNetBackbone(
+        input_conv_filters=[64],
+        input_conv_kernel_sizes=[3],
+        stackwise_num_filters=[64, 16],
+        stackwise_num_blocks=[1, 1],
+        stackwise_num_strides=[1, 2],
+        block_type="basic_block",
+        image_shape=(None, None, 3),
+    )
+
+
 def _files(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` by its path inside it (a SavedModel has a ``variables/`` folder)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -102,16 +122,7 @@ class KerasRepos:
         keras_hub = import_keras_hub()
         import keras
 
-        keras.utils.set_random_seed(0)
-        backbone = keras_hub.models.ResNetBackbone(
-            input_conv_filters=[64],
-            input_conv_kernel_sizes=[3],
-            stackwise_num_filters=[64, 16],
-            stackwise_num_blocks=[1, 1],
-            stackwise_num_strides=[1, 2],
-            block_type="basic_block",
-            image_shape=(None, None, 3),
-        )
+        backbone = tiny_resnet_backbone()
         converter = keras_hub.layers.ResNetImageConverter(
             image_size=RESNET_SIZE, scale=RESNET_SCALE, offset=RESNET_OFFSET
         )

@@ -11,6 +11,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from keras_repos import tiny_resnet_backbone
 
 from explainers import METHODS, explain
 from explainers.base import Problem
@@ -54,16 +55,7 @@ def keras_hub():
 @pytest.fixture(scope="module")
 def resnet(keras_hub) -> LoadedModel:
     """A two-stage ResNet with basic blocks: ReLU activations, last backbone map 16 x 16 at 64 px."""
-    backbone = keras_hub.models.ResNetBackbone(
-        input_conv_filters=[64],
-        input_conv_kernel_sizes=[3],
-        stackwise_num_filters=[64, 16],
-        stackwise_num_blocks=[1, 1],
-        stackwise_num_strides=[1, 2],
-        block_type="basic_block",
-        image_shape=(None, None, 3),
-    )
-    task = keras_hub.models.ResNetImageClassifier(backbone=backbone, num_classes=len(LABELS))
+    task = keras_hub.models.ResNetImageClassifier(backbone=tiny_resnet_backbone(), num_classes=len(LABELS))
     return keras_loaded_model("tiny-keras-resnet", task, Preprocessing(input_size=SIZE), LABELS, {"id": "tiny"})
 
 

@@ -35,6 +35,8 @@ def test_every_count_that_sets_a_cost_is_sized():
         ("integrated_gradients", "steps"),
         ("lime", "nb_samples"),
         ("smoothgrad", "nb_samples"),
+        ("vargrad", "nb_samples"),
+        ("squaregrad", "nb_samples"),
         ("kernel_shap", "nb_samples"),
         ("d_rise", "nb_samples"),
         ("sobol", "nb_design"),

@@ -178,23 +178,13 @@ def test_sobol_designs_are_powers_of_two_and_the_presets_size_to_one(monkeypatch
 @pytest.fixture(scope="module")
 def tiny_keras() -> LoadedModel:
     """A randomly initialised two-stage KerasHub ResNet over five classes, at 64 px (Keras, run by Xplique)."""
+    from keras_repos import tiny_resnet_backbone
+
     from hub_models.keras_models import keras_loaded_model
     from hub_models.tensorflow_runtime import import_keras_hub
 
     keras_hub = import_keras_hub()  # after torch and timm: TensorFlow first would crash triton
-    import keras
-
-    keras.utils.set_random_seed(0)
-    backbone = keras_hub.models.ResNetBackbone(
-        input_conv_filters=[64],
-        input_conv_kernel_sizes=[3],
-        stackwise_num_filters=[64, 16],
-        stackwise_num_blocks=[1, 1],
-        stackwise_num_strides=[1, 2],
-        block_type="basic_block",
-        image_shape=(None, None, 3),
-    )
-    task = keras_hub.models.ResNetImageClassifier(backbone=backbone, num_classes=5)
+    task = keras_hub.models.ResNetImageClassifier(backbone=tiny_resnet_backbone(), num_classes=5)
     return keras_loaded_model("tiny-keras-resnet", task, Preprocessing(input_size=(64, 64)), list("abcde"), {})
 
 
