@@ -3,7 +3,7 @@
 Run from the repository root (about 2.5 minutes; ``--quick`` about 1.5)::
 
     python benchmarks/bench_cnn.py [--quick] [--methods occlusion,rise] [--no-reference] [--busy N] [--json out.json]
-                                   [--model vit_small_patch16_224] [--presets fast]
+                                   [--model vit_small_patch16_224] [--presets fast] [--interleaved]
 
 ``--model ARCH`` benchmarks a timm architecture with random (seeded) weights instead of the embedded MobileNetV2: the
 efficiency of a method does not depend on what the weights learnt, so ViT-S's figures set beside MobileNetV2's show
@@ -15,8 +15,9 @@ In one process, on MobileNetV2 at 224 px explaining scikit-image's "chelsea" (it
    gradient methods use it), at batch sizes 1, 4, 8, 16, 32, with contiguous and channels-last inputs, probed before
    and after the methods; the best of each kind is the reference;
 2. every registered method at its "fast" and "default" presets (and, for the methods that now run natively,
-   Xplique's former implementation, unless ``--no-reference``): one warm-up run per method, then the median of 3 runs
-   per preset (1 with ``--quick``), the model evaluations it made (counted), and the *efficiency*
+   Xplique's former implementation, and for Sobol and HSIC Xplique's as shipped, unless ``--no-reference``): one
+   warm-up run per method, then the median of 3 runs per preset (1 with ``--quick``), the model evaluations it made
+   (counted), the share of its time inside the model's forward calls (*in model*), and the *efficiency*
    ``(evaluations / s inside the method) / reference throughput``: forward for perturbation methods, forward +
    backward for gradient methods. 1.0 means the method costs no more than the model calls it makes. This VM's speed
    drifts by up to 25% within minutes, so each row also gets a *paired* efficiency against the model's throughput at
@@ -167,6 +168,23 @@ def paired_probe(module, inputs, target: int, kind: str, seconds: float = 0.5) -
     return images_per_second(forward if kind == "forward" else backward, PAIRED_BATCH, seconds)
 
 
+def raw_seconds(module, inputs, target: int, kind: str, count: int) -> tuple[float, float]:
+    """Seconds (wall, this process's CPU) the model takes for ``count`` images in batches of 16, channels-last
+    (``--interleaved``): the raw cost of a method's evaluations, measured right beside the method's run."""
+    import torch
+
+    start, cpu = time.perf_counter(), time.process_time()
+    for first in range(0, count, PAIRED_BATCH):
+        size = min(PAIRED_BATCH, count - first)
+        batch = inputs.expand(size, -1, -1, -1).contiguous(memory_format=torch.channels_last)
+        if kind == "forward":
+            with torch.no_grad():
+                module(batch)
+        else:
+            module(batch.clone().requires_grad_(True))[:, target].sum().backward()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
 def throughput_table(probes: list[dict[str, dict[str, dict[int, float]]]]) -> str:
     """Images/s per batch size, kind and memory format; each cell lists the probes (start / end)."""
     lines = [
@@ -204,6 +222,30 @@ def summarise(method, params: dict) -> str:
     return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()) or "-"
 
 
+class ModelClock:
+    """Inside the block, the seconds the module spends in its forward calls (``seconds``; backward passes are not
+    seen): what a method's time is made of besides the model, its overhead, is the rest."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __enter__(self) -> ModelClock:
+        self._hooks = [
+            self.module.register_forward_pre_hook(lambda *_: setattr(self, "_started", time.perf_counter())),
+            self.module.register_forward_hook(lambda *_: setattr(self, "seconds", self.seconds + self._lap())),
+        ]
+        return self
+
+    def _lap(self) -> float:
+        return time.perf_counter() - self._started
+
+    def __exit__(self, *_exc) -> None:
+        for hook in self._hooks:
+            hook.remove()
+
+
 def run_registered(model, image, target: int, key: str, params: dict) -> tuple[float, int]:
     """``explain()`` as the app calls it: (seconds inside the method, evaluations)."""
     from explainers import explain
@@ -212,8 +254,57 @@ def run_registered(model, image, target: int, key: str, params: dict) -> tuple[f
     return result.seconds, result.evaluations
 
 
+def sobol_as_shipped(problem, params: dict):
+    """Xplique's Sobol as its users run it on a PyTorch model: the model itself in the TorchWrapper (which copies
+    every batch to contiguous NCHW); the registered method's parameters and seeded sampler."""
+    from explainers.sensitivity import sampler
+    from explainers.xplique_bridge import run_xplique
+
+    return run_xplique(
+        problem,
+        lambda xplique, model: xplique.attributions.SobolAttributionMethod(
+            model,
+            grid_size=params["grid_size"],
+            nb_design=params["nb_design"],
+            sampler=sampler(xplique, params["sampler"], params["seed"], replicated=True),
+            perturbation_function=params["perturbation_function"],
+            batch_size=problem.batch_size,
+        ),
+        gradients=False,
+    )
+
+
+def hsic_as_shipped(problem, params: dict):
+    """Xplique's HSIC as its users run it: the model itself in the TorchWrapper, Xplique's own binary estimator."""
+    from explainers.sensitivity import sampler
+    from explainers.xplique_bridge import run_xplique
+
+    return run_xplique(
+        problem,
+        lambda xplique, model: xplique.attributions.HsicAttributionMethod(
+            model,
+            grid_size=params["grid_size"],
+            nb_design=params["nb_design"],
+            sampler=sampler(xplique, params["sampler"], params["seed"], replicated=False),
+            perturbation_function=params["perturbation_function"],
+            batch_size=problem.batch_size,
+        ),
+        gradients=False,
+    )
+
+
+AS_SHIPPED = {"sobol": sobol_as_shipped, "hsic": hsic_as_shipped}
+"""The methods the registry runs through Xplique with our changes (``explainers.sensitivity``, ``explainers.hsic``),
+as Xplique ships them: the reference rows that show what the changes gain."""
+
+
+def reference_backend(key: str) -> str:
+    return "xplique (as shipped)" if key in AS_SHIPPED else "xplique (former)"
+
+
 def run_reference(model, image, target: int, key: str, params: dict) -> tuple[float, int]:
-    """Xplique's former implementation of a method that now runs natively, called as ``explain()`` calls a method."""
+    """Xplique's former implementation of a method that now runs natively (or Xplique's Sobol and HSIC as shipped),
+    called as ``explain()`` calls a method."""
     from explainers.counting import CountingModel
     from explainers.explain import build_problem, seed_everything
     from explainers.xplique_bridge import XPLIQUE_REFERENCES
@@ -222,7 +313,7 @@ def run_reference(model, image, target: int, key: str, params: dict) -> tuple[fl
     problem = build_problem(model, image, target, counting)
     seed_everything(params.get("seed", 0), tensorflow=True)
     start = time.perf_counter()
-    XPLIQUE_REFERENCES[key](problem, params)
+    (AS_SHIPPED.get(key) or XPLIQUE_REFERENCES[key])(problem, params)
     return time.perf_counter() - start, counting.evaluations
 
 
@@ -241,25 +332,39 @@ def timm_model(architecture: str):
 
 
 def bench_method(
-    model, image, target: int, key: str, repeats: int, reference: bool = False, presets=("fast", "default")
+    model,
+    image,
+    target: int,
+    key: str,
+    repeats: int,
+    reference: bool = False,
+    presets=("fast", "default"),
+    interleaved: bool = False,
 ) -> list[dict]:
     from explainers import METHODS, validate_params
 
     method = METHODS[key]
     run = run_reference if reference else run_registered
-    backend = "xplique (former)" if reference else method.backend
+    backend = reference_backend(key) if reference else method.backend
     run(model, image, target, key, validate_params(method, {"preset": "fast"}))  # warm-up: lazy imports, first calls
     rows = []
     for preset in presets:
         params = validate_params(method, {"preset": preset})
-        walls, insides, evaluations = [], [], 0
+        walls, insides, in_model, ratios, cpu_ratios, evaluations = [], [], [], [], [], 0
         kind = REFERENCE.get(method.family)
         paired = [paired_probe(model.module, model.preprocessing.to_tensor(image), target, kind)] if kind else []
+        count = method.cost(params, model.preprocessing.input_size).evaluations
+        inputs = model.preprocessing.to_tensor(image)
         for _ in range(repeats):
-            start = time.perf_counter()
-            inside, evaluations = run(model, image, target, key, params)
+            raw, raw_cpu = raw_seconds(model.module, inputs, target, kind, count) if kind and interleaved else (0, 0)
+            start, cpu = time.perf_counter(), time.process_time()
+            with ModelClock(model.module) as clock:
+                inside, evaluations = run(model, image, target, key, params)
             walls.append(time.perf_counter() - start)
             insides.append(inside)
+            in_model.append(clock.seconds / inside)
+            ratios.append(raw / inside)
+            cpu_ratios.append(raw_cpu / (time.process_time() - cpu))
         row = {
             "key": key,
             "name": method.name,
@@ -271,10 +376,16 @@ def bench_method(
             "seconds": statistics.median(walls),
             "seconds_inside": statistics.median(insides),
             "runs": [round(w, 3) for w in walls],
+            # The share of the method's time in the model's forward calls (1.0: no overhead besides the model).
+            "model_share": statistics.median(in_model) if kind == "forward" else None,
         }
         if kind:
             paired.append(paired_probe(model.module, model.preprocessing.to_tensor(image), target, kind))
             row["paired_reference"] = statistics.mean(paired)
+        if kind and interleaved:
+            row["interleaved_ratios"] = [round(ratio, 3) for ratio in ratios]
+            # The same in this process's CPU seconds (what other processes' load inflates least).
+            row["interleaved_cpu_ratios"] = [round(ratio, 3) for ratio in cpu_ratios]
         rows.append(row)
         print(
             f"  {method.name:<22} {backend:<16} {preset:<7} {row['seconds']:7.2f} s  {evaluations:>5} evaluations  "
@@ -292,6 +403,8 @@ def add_efficiency(rows: list[dict], best: dict[str, float]) -> None:
         # One or two evaluations (Saliency, the CAMs) measure overhead, not throughput: no efficiency for them.
         row["efficiency"] = row["rate"] / best[reference] if reference and row["evaluations"] > 2 else None
         row["paired_efficiency"] = row["rate"] / row["paired_reference"] if row["efficiency"] is not None else None
+        if row["efficiency"] is not None and row.get("interleaved_ratios"):
+            row["paired_efficiency"] = statistics.median(row["interleaved_ratios"])
 
 
 def flag(ok: bool) -> str:
@@ -300,11 +413,13 @@ def flag(ok: bool) -> str:
 
 def markdown(rows: list[dict], best: dict[str, float]) -> str:
     lines = [
-        "| method | backend | preset | parameters | evaluations | time (s) | eval/s | efficiency | paired | targets |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---|",
+        "| method | backend | preset | parameters | evaluations | time (s) | eval/s | efficiency | paired | in model "
+        "| targets |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         flags = [f"time {flag(row['seconds'] <= TARGET_SECONDS[row['preset']])}"]
+        share = "-" if row.get("model_share") is None else f"{row['model_share']:.2f}"
         if row["efficiency"] is None:
             efficiency = paired = "-"
         else:
@@ -314,14 +429,16 @@ def markdown(rows: list[dict], best: dict[str, float]) -> str:
             flags.append(f"eff {flag(row['efficiency'] >= TARGET_EFFICIENCY)}")
         lines.append(
             f"| {row['name']} | {row['backend']} | {row['preset']} | {row['params']} | {row['evaluations']} "
-            f"| {row['seconds']:.2f} | {row['rate']:.1f} | {efficiency} | {paired} | {', '.join(flags)} |"
+            f"| {row['seconds']:.2f} | {row['rate']:.1f} | {efficiency} | {paired} | {share} | {', '.join(flags)} |"
         )
     lines.append("")
     lines.append(
         f"Reference throughput: forward {best['forward']:.1f} img/s, forward+backward {best['forward+backward']:.1f} "
         f"img/s (best over batch sizes {', '.join(map(str, BATCH_SIZES))}, both memory formats and both probes). "
         f"*paired*: against the model's throughput at batch {PAIRED_BATCH}, channels-last, probed just before and "
-        "after that row's runs (insensitive to the machine's drift; 1.0 = no overhead beyond the model calls)."
+        "after that row's runs (insensitive to the machine's drift; 1.0 = no overhead beyond the model calls). "
+        "*in model*: the share of a forward-only method's time spent inside the model's forward calls (the rest is the "
+        "method's own work: masks, perturbation, conversions, estimator)."
     )
     return "\n".join(lines)
 
@@ -340,10 +457,17 @@ def main() -> None:
     parser.add_argument(
         "--no-reference",
         action="store_true",
-        help="skip Xplique's former implementations of the methods that now run natively (Occlusion, RISE)",
+        help="skip Xplique's former implementations of the methods that now run natively (Occlusion, RISE...) and "
+        "Xplique's Sobol and HSIC as shipped",
     )
     parser.add_argument("--model", default="", help="a timm architecture with random weights (default: MobileNetV2)")
     parser.add_argument("--presets", default="fast,default", help="comma-separated presets to run")
+    parser.add_argument(
+        "--interleaved",
+        action="store_true",
+        help="before each timed run, push the same number of images through the model (batch 16, channels-last); "
+        "paired = the median of raw seconds / method seconds over the runs (for a busy, drifting machine)",
+    )
     args = parser.parse_args()
     presets = tuple(p.strip() for p in args.presets.split(",") if p.strip())
 
@@ -384,9 +508,10 @@ def main() -> None:
     rows = []
     try:
         for key in keys:
-            rows.extend(bench_method(model, image, target, key, repeats, presets=presets))
-            if key in XPLIQUE_REFERENCES and not args.no_reference:
-                rows.extend(bench_method(model, image, target, key, repeats, reference=True, presets=presets))
+            options = {"presets": presets, "interleaved": args.interleaved}
+            rows.extend(bench_method(model, image, target, key, repeats, **options))
+            if (key in XPLIQUE_REFERENCES or key in AS_SHIPPED) and not args.no_reference:
+                rows.extend(bench_method(model, image, target, key, repeats, reference=True, **options))
     finally:
         for spinner in spinners:
             spinner.terminate()
