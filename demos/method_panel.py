@@ -19,6 +19,8 @@ from hub_models.errors import UserInputError
 
 
 def _control(param: Param, value: Any) -> gr.components.Component:
+    if param.kind is str and param.choices:
+        return gr.Dropdown(list(param.choices), value=value, label=param.name, info=param.help)
     if param.kind is str:
         return gr.Textbox(value=value, label=param.name, info=param.help)
     if param.name == "seed":
