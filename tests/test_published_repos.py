@@ -196,6 +196,8 @@ def test_every_method_explains_every_published_classifier(published, client, cat
     assert family_of(model.module, model.preprocessing.to_tensor(cat)) == spec.family
     refused = []
     for key, method in METHODS.items():
+        if method.attribute is None:  # Keras only: its refusal of a PyTorch model is in test_registry_methods
+            continue
         if spec.family not in method.families:
             with pytest.raises(UserInputError, match=refusal_pattern(method, spec.family)):
                 explain(model, cat, key, params=cheap_settings(method))
