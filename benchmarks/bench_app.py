@@ -1,6 +1,7 @@
 """The app as a user meets it: cold start, first explanation, memory over many requests, repeated requests.
 
-Run from the repository root (about 5 minutes with ``--preload both``, 3 with ``--preload off``)::
+Run from the repository root (about 6 minutes with ``--preload both`` on a quiet 2-core machine, 9-11 under a load
+of 3-4; ``--preload off`` about 3)::
 
     python benchmarks/bench_app.py [--preload on|off|both] [--starts 3] [--requests 50] [--json out.json]
 
@@ -435,6 +436,10 @@ def memory_run(requests: Requests, app: RunningApp, total: int, tensorflow: bool
         "max_25_to_last_mb": max(rss[24:]) if len(rss) > 24 else rss[-1],
         "last_mb": rss[-1],
         "growth_25_to_last": rss[-1] / at_25 - 1.0,
+        # one request's spike (a large request just before 25 or at the end) moves the two single readings: the
+        # medians of the ten readings up to request 25 and of the last ten say whether the level moved
+        "median_16_to_25_mb": statistics.median(rss[15:25]) if len(rss) >= 25 else rss[-1],
+        "median_last_10_mb": statistics.median(rss[-10:]),
         "latencies": latencies,
     }
 
@@ -487,7 +492,8 @@ def report_memory(memory: dict[str, Any]) -> list[str]:
         f"resident memory over {count} mixed requests: after the first round {memory['after_first_round_mb']:.0f} "
         f"MiB, after 25 {memory['at_25_mb']:.0f} MiB, after {count} {memory['last_mb']:.0f} MiB "
         f"(growth 25 -> end {100 * memory['growth_25_to_last']:+.1f}%; highest from 25 on "
-        f"{memory['max_25_to_last_mb']:.0f} MiB), peak {memory['peak_mb']:.0f} MiB "
+        f"{memory['max_25_to_last_mb']:.0f} MiB; median of requests 16-25 {memory['median_16_to_25_mb']:.0f} MiB, "
+        f"of the last 10 {memory['median_last_10_mb']:.0f} MiB), peak {memory['peak_mb']:.0f} MiB "
         f"(target <= {TARGETS['rss_gb'] * 1024:.0f} MiB, no growth)",
         "RSS after each request (MiB): " + " ".join(f"{v:.0f}" for v in memory["rss_mb"]),
     ]
