@@ -10,7 +10,9 @@ Each measurement starts ``python app.py --offline`` as a user does, in a subproc
 ``--preload`` sets ``XAI_PRELOAD_TENSORFLOW`` (issue 19): ``off`` is the app as it was before TensorFlow had a
 run-time role (nothing imports it until a request needs it), ``on`` imports TensorFlow, KerasHub and Xplique on the
 warm-up thread once the background warm-up is done, ``both`` measures the two in one session, their starts
-interleaved (off, on, off, on...) so that a change of load on a shared machine touches both alike.
+interleaved (off, on, off, on...) so that a change of load on a shared machine touches both alike. ``--earlier DIR``
+adds the app of another checkout to the interleaved starts (cold start and first requests), e.g. the commit before
+issue 19: ``mkdir DIR && git archive 683959b | tar -x -C DIR``.
 
 1. **cold start**: seconds from the command to the first page served (``GET /`` answers 200), ``--starts`` times
    per setting; with the preload on, its own duration from the app's log ("preloaded in X s");
@@ -69,7 +71,8 @@ KERAS_MODEL = "xai-bench/tiny-resnet-keras"
 """The Keras model of the memory run: a KerasHub preset put into the temporary HF cache (``keras_preset``)."""
 KERAS_IMAGE_SIZE = 96
 KERAS_CLASSES = 5
-PRELOAD = {"off": "0", "on": "1"}
+PRELOAD = {"off": "0", "on": "1", "earlier": "0"}
+"""``XAI_PRELOAD_TENSORFLOW`` by setting; "earlier" is another checkout's app (``--earlier``), which may not read it."""
 
 KERAS_PRESET_CODE = f"""
 import sys
@@ -183,9 +186,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def started_app(folder: Path, preload: str, hf_home: Path) -> Iterator[RunningApp]:
-    """``python app.py --offline`` on a free port with ``XAI_PRELOAD_TENSORFLOW`` set for ``preload`` ("on" or
-    "off") and ``HF_HOME`` at ``hf_home``; yields once ``GET /`` answers 200."""
+def started_app(folder: Path, preload: str, hf_home: Path, root: Path = ROOT) -> Iterator[RunningApp]:
+    """``python app.py --offline`` of the checkout at ``root`` on a free port with ``XAI_PRELOAD_TENSORFLOW`` set for
+    ``preload`` ("on", "off" or "earlier") and ``HF_HOME`` at ``hf_home``; yields once ``GET /`` answers 200."""
     port = free_port()
     log = folder / f"app-{time.strftime('%H%M%S')}-{preload}-{port}.log"
     env = {
@@ -200,7 +203,7 @@ def started_app(folder: Path, preload: str, hf_home: Path) -> Iterator[RunningAp
     with open(log, "w") as output:
         process = subprocess.Popen(
             [sys.executable, "app.py", "--offline", "--port", str(port)],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -458,7 +461,9 @@ def verdict(ratio: float) -> str:
 def report_setting(name: str, setting: dict[str, Any]) -> list[str]:
     cold = setting["cold_start_s"]
     lines = [
-        f"## preload {name} (XAI_PRELOAD_TENSORFLOW={PRELOAD[name]})",
+        f"## preload {name} (XAI_PRELOAD_TENSORFLOW={PRELOAD[name]})"
+        if name != "earlier"
+        else f"## the earlier checkout ({setting['root']})",
         f"cold start (command -> first page served): {', '.join(f'{s:.1f}' for s in cold)} s; "
         f"median {statistics.median(cold):.1f} s (target <= {TARGETS['cold_start_s']:.0f} s)",
         f"background warm-up after the page is served: {', '.join(f'{s:.1f}' for s in setting['warm_up_s'])} s",
@@ -559,16 +564,25 @@ def main() -> None:
         action="store_true",
         help="with --preload both: also the memory run with the preload off and issue 8's PyTorch-only mix",
     )
+    parser.add_argument(
+        "--earlier",
+        type=Path,
+        help="also start the app of this other checkout (e.g. `git archive` of the commit before issue 19 unpacked "
+        "there), interleaved with the others: cold start and first requests, no memory run",
+    )
     parser.add_argument("--json", type=Path, help="also write every number to this JSON file")
     parser.add_argument("--logs", type=Path, help="keep the apps' logs in this folder")
     args = parser.parse_args()
     names = ("off", "on") if args.preload == "both" else (args.preload,)
+    if args.earlier:
+        names = ("earlier", *names)
+    roots = {name: (args.earlier.resolve() if name == "earlier" else ROOT) for name in names}
 
     print(f"# xai-suite app benchmark, {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {cpu_name()}, {os.cpu_count()} CPUs")
     print(f"load average (1/5/15 min) at start: {load()}", flush=True)
     results: dict[str, Any] = {"load_before": load(), "loads": [], "memory": {}}
     settings: dict[str, dict[str, Any]] = {
-        name: {"cold_start_s": [], "warm_up_s": [], "preload_s": []} for name in names
+        name: {"cold_start_s": [], "warm_up_s": [], "preload_s": [], "root": str(roots[name])} for name in names
     }
     results["settings"] = settings
 
@@ -590,19 +604,19 @@ def main() -> None:
             results["keras_preset_s"] = time.perf_counter() - started
         for _ in range(max(0, args.starts - 2)):
             for name in names:
-                with started_app(folder, name, hf_home) as app:
+                with started_app(folder, name, hf_home, roots[name]) as app:
                     record(name, app, app.idle_seconds())
         for name in names:
-            with started_app(folder, name, hf_home) as app:
+            with started_app(folder, name, hf_home, roots[name]) as app:
                 settings[name]["at_once"] = at_once(app, Requests(app.url))
                 record(name, app, settings[name]["at_once"])
         for name in names:
-            with started_app(folder, name, hf_home) as app:
+            with started_app(folder, name, hf_home, roots[name]) as app:
                 requests = Requests(app.url)
                 settings[name]["after_idle"] = after_idle(app, requests)
                 record(name, app, settings[name]["after_idle"])
                 last = name == names[-1]
-                if last or (name == "off" and args.before_memory):
+                if last or (name == "off" and args.before_memory):  # never the earlier checkout's
                     with_tensorflow = tensorflow and name == "on"
                     results["memory"][name] = memory_run(requests, app, args.requests, with_tensorflow)
                 if last:
