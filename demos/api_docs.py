@@ -150,7 +150,8 @@ def with_section(text: str, section: str, name: str = "api") -> str:
 
 
 PAGES: dict[str, dict[str, Callable[[gr.Blocks], str]]] = {
-    "README.md": {"methods": lambda _app: method_table(), "api": brief_markdown},
+    "README.md": {"api": brief_markdown},
     "docs/api.md": {"api": full_markdown},
+    "docs/methods.md": {"methods": lambda _app: method_table()},
 }
 """The pages that carry generated sections (paths from the repository's root), and what each section carries."""

@@ -85,7 +85,7 @@ def _table(rows: list[GuideRow]) -> str:
 
 
 def method_table() -> str:
-    """The README's table of every registered method: the tab, the models it explains (``Method.families``), what
+    """docs/methods.md's table of every registered method: the tab, the models it explains (``Method.families``), what
     it needs from the model, the question it answers and its paper. No timing: the page is the same on any machine."""
     lines = [
         "| Method | Tab | Models it explains | Needs | The question it answers | Paper |",

@@ -1,5 +1,5 @@
-"""Writes the API reference into README.md (in brief) and docs/api.md (in full), and the README's method table, from
-the app itself.
+"""Writes the API reference into README.md (in brief) and docs/api.md (in full), and the method table of
+docs/methods.md, from the app itself.
 
     python scripts/api_docs.py          (from the repository root, in the project's virtual environment)
 
