@@ -32,13 +32,12 @@ run's seed (Xplique's own default is an unscrambled Sobol' sequence, "sobol" her
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
 from explainers.base import Cost, Method, Param, Problem
-from explainers.sensitivity import PERTURBATION_PARAM, grid_param, run_sensitivity, sampler, sampler_param
+from explainers.sensitivity import PERTURBATION_PARAM, grid_param, in_both_frameworks, sampler, sampler_param
 from hub_models.tensorflow_runtime import import_tensorflow
 
 
@@ -58,7 +57,9 @@ def closed_form_estimator(xplique: ModuleType) -> type:
     return ClosedFormBinaryEstimator
 
 
-def _run(problem: Problem, params: dict[str, Any], keras: bool) -> np.ndarray:
+def builder(problem: Problem, params: dict[str, Any]) -> Callable[[Any, Any], Any]:
+    """Xplique's class with the run's parameters, on whichever model it is given."""
+
     def build(xplique: Any, model: Any) -> Any:
         return xplique.attributions.HsicAttributionMethod(
             model,
@@ -70,15 +71,10 @@ def _run(problem: Problem, params: dict[str, Any], keras: bool) -> np.ndarray:
             batch_size=problem.batch_size,
         )
 
-    return run_sensitivity(problem, build, keras=keras)
+    return build
 
 
-def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
-    return _run(problem, params, keras=False)
-
-
-def attribute_keras(problem: Problem, params: dict[str, Any]) -> np.ndarray:
-    return _run(problem, params, keras=True)
+attribute, attribute_keras = in_both_frameworks(builder)
 
 
 METHOD = Method(

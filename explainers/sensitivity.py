@@ -147,3 +147,18 @@ def run_sensitivity(problem: Problem, build: Callable[[ModuleType, Any], Any], *
         from explainers.xplique_bridge import run_xplique
 
         return run_xplique(replace(problem, model=ChannelsLastInputs(problem.model)), build, gradients=False)
+
+
+Attribute = Callable[[Problem, dict[str, Any]], np.ndarray]
+Builder = Callable[[Problem, dict[str, Any]], Callable[[ModuleType, Any], Any]]
+
+
+def in_both_frameworks(
+    builder: Callable[[Problem, dict[str, Any]], Callable[[ModuleType, Any], Any]],
+) -> tuple[Attribute, Attribute]:
+    """A method's ``attribute`` (PyTorch, through the ``TorchWrapper``) and ``keras`` implementations from one
+    ``builder(problem, params)`` that returns ``build(xplique, model)``: the same Xplique class on either side."""
+    return (
+        lambda problem, params: run_sensitivity(problem, builder(problem, params), keras=False),
+        lambda problem, params: run_sensitivity(problem, builder(problem, params), keras=True),
+    )

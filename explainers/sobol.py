@@ -24,12 +24,11 @@ same masks whatever the seed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from explainers.base import Cost, Method, Param, Problem
-from explainers.sensitivity import PERTURBATION_PARAM, grid_param, run_sensitivity, sampler, sampler_param
+from explainers.sensitivity import PERTURBATION_PARAM, grid_param, in_both_frameworks, sampler, sampler_param
 
 
 def evaluations(params: dict[str, Any]) -> int:
@@ -37,7 +36,9 @@ def evaluations(params: dict[str, Any]) -> int:
     return params["nb_design"] * (params["grid_size"] ** 2 + 2)
 
 
-def _run(problem: Problem, params: dict[str, Any], keras: bool) -> np.ndarray:
+def builder(problem: Problem, params: dict[str, Any]) -> Callable[[Any, Any], Any]:
+    """Xplique's class with the run's parameters, on whichever model it is given."""
+
     def build(xplique: Any, model: Any) -> Any:
         return xplique.attributions.SobolAttributionMethod(
             model,
@@ -48,15 +49,10 @@ def _run(problem: Problem, params: dict[str, Any], keras: bool) -> np.ndarray:
             batch_size=problem.batch_size,
         )
 
-    return run_sensitivity(problem, build, keras=keras)
+    return build
 
 
-def attribute(problem: Problem, params: dict[str, Any]) -> np.ndarray:
-    return _run(problem, params, keras=False)
-
-
-def attribute_keras(problem: Problem, params: dict[str, Any]) -> np.ndarray:
-    return _run(problem, params, keras=True)
+attribute, attribute_keras = in_both_frameworks(builder)
 
 
 METHOD = Method(
