@@ -69,12 +69,14 @@ def sanity_command(
     return shlex.join(["python", "-c", call])
 
 
-def write_readme(folder: Path, title: str, commands: Sequence[str]) -> Path:
-    """``folder/README.txt``: what the result is, its files, and the command lines that reproduce it."""
+def write_readme(folder: Path, title: str, commands: Sequence[str], summary: Sequence[str] = ()) -> Path:
+    """``folder/README.txt``: what the result is, what it found (``summary``: scores, verdicts, one line each), its
+    files, and the command lines that reproduce it."""
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != README and p.suffix != ".zip")
     lines = [
         f"xai-suite: {title}",
         "",
+        *([*summary, ""] if summary else []),
         "Files:",
         *[f"  {name}" for name in files],
         "",
@@ -88,12 +90,19 @@ def write_readme(folder: Path, title: str, commands: Sequence[str]) -> Path:
     return path
 
 
-def write_bundle(folder: Path, title: str, commands: Sequence[str], name: str = "xai-suite-results") -> Path:
+def write_bundle(
+    folder: Path,
+    title: str,
+    commands: Sequence[str],
+    name: str = "xai-suite-results",
+    summary: Sequence[str] = (),
+) -> Path:
     """Writes the README into ``folder`` and zips every file there (earlier zips excepted) into ``folder/name.zip``.
 
-    ``commands``: the CLI calls that reproduce the result (``explain_command`` and its siblings build them).
+    ``commands``: the CLI calls that reproduce the result (``explain_command`` and its siblings build them);
+    ``summary``: what the result found, at the top of the README.
     """
-    write_readme(folder, title, commands)
+    write_readme(folder, title, commands, summary)
     path = folder / f"{name}.zip"
     members = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".zip")
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
