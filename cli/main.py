@@ -165,17 +165,19 @@ def run_explain(args: argparse.Namespace) -> None:
 
 
 def run_detect(args: argparse.Namespace) -> None:
-    record = _replayed(args, ("detector", "method", "box", "params", "threshold"))
+    record = _replayed(args, ("detector", "method", "box", "params", "threshold", "boxes"))
     if record is not None:
         detector_name, method, params = model_spec(record["model"]), record["method"], record["parameters"]
         detection = record.get("detection", {})
         box, letterbox = record["target"]["index"], bool(detection.get("letterbox", True))
         # A manifest written before boxes had ids records the pre-NMS candidate, and no threshold.
         where = {"threshold": detection["threshold"]} if "threshold" in detection else {"candidate": box}
+        scored = detection.get("localisation", {})
+        where["boxes"] = scored.get("boxes") if scored.get("against") == "your boxes" else None
     else:
         detector_name, method, params = args.detector, args.method or "D-RISE", args.params
         box, letterbox = 0 if args.box is None else args.box, not args.no_letterbox
-        where = {"threshold": DEFAULT_THRESHOLD if args.threshold is None else args.threshold}
+        where = {"threshold": DEFAULT_THRESHOLD if args.threshold is None else args.threshold, "boxes": args.boxes}
     validated(get_method(method, DETECTION_METHODS), params)
     paths = image_paths(args.input)
     detector = load_detector(detector_name)
@@ -274,6 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--threshold", type=float, help=f"the score a detection needs (default: {DEFAULT_THRESHOLD})")
     detect.add_argument("--no-letterbox", action="store_true", help="stretch instead of letterboxing")
     detect.add_argument("--params", help="the method's parameters as JSON")
+    detect.add_argument(
+        "--boxes",
+        help="where the object is, as JSON [[x1, y1, x2, y2], ...] in image pixels: the map's localisation scores "
+        "(pointing game, relevance mass, relevance rank) are measured against them (default: the detected box)",
+    )
     detect.add_argument("--manifest", type=Path, help="replay the run a manifest records (instead of the above)")
     detect.set_defaults(run=run_detect)
 

@@ -6,7 +6,9 @@ Wiring only: detectors come from ``hub_models.detectors``, maps from ``explainer
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -19,6 +21,7 @@ from demos.method_panel import MethodPanel
 from demos.result_cache import cached_result
 from demos.tab import Field, Links, Tab
 from explainers.detection import DETECTION_METHODS, detector_machine, estimate_box, explain_box
+from explainers.localisation import LOCALISATION_SCORES, TOLERANCE
 from explainers.runtime import within_memory_budget
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.card import model_card
@@ -104,12 +107,14 @@ def explain_detection(
     params: str | None,
     letterbox: bool = True,
     threshold: float = DEFAULT_THRESHOLD,
+    boxes: str | None = None,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[str, str, str, str]:
     """Explains why the detector finds box ``box`` (its id among the detections at ``threshold``, as /detect lists
     them) with ``method`` and ``params``: the overlay PNG (the box outlined), the raw map (.npy, float32, photo
     resolution), the manifest of the run, and all of them with a README (how to replay it with the command line)
-    as one zip."""
+    as one zip. The manifest's ``detection.localisation`` scores the map (pointing game, relevance mass and rank)
+    against ``boxes`` (JSON, [[x1, y1, x2, y2], ...] in photo pixels) or, without them, the detected box."""
     pixels = uploaded_image(image)
     loaded = load_detector(detector)
     progress(0.0, desc="starting")
@@ -122,9 +127,28 @@ def explain_detection(
         bool(letterbox),
         lambda done, text: progress(done, desc=text),
         threshold=threshold,
+        boxes=boxes,
     )
     files = save_explanation(new_result_folder(), loaded, pixels, result, bundle="results").files
     return str(files["overlay"]), str(files["map"]), str(files["manifest"]), str(files["bundle"])
+
+
+def localisation_table(manifest_file: str | None) -> str:
+    """The localisation scores a box's manifest records, as a small table naming the boxes they were scored on."""
+    if not manifest_file:
+        return ""
+    scores = json.loads(Path(manifest_file).read_text()).get("detection", {}).get("localisation")
+    if not scores:
+        return ""
+    rows = "\n".join(
+        f"| {label} | {scores[key]:.3f} | {'higher' if higher else 'lower'} is better |"
+        for key, (label, higher) in LOCALISATION_SCORES.items()
+    )
+    boxes = "; ".join(", ".join(f"{v:g}" for v in box) for box in scores["boxes"])
+    return (
+        f"**Localisation against {scores['against']}** ({boxes}; pointing game within {TOLERANCE} px)\n\n"
+        f"| Score | Value | |\n|---|---|---|\n{rows}"
+    )
 
 
 @user_facing
@@ -180,10 +204,17 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
             )
             method = PANEL.build_method(DEFAULT_METHOD, "det-method")
             PANEL.build_parameters(app, detector, "explain_box")
+            marks = gr.Textbox(
+                label="Where the object is (optional): boxes to score the map against",
+                placeholder="[[x1, y1, x2, y2], ...] in photo pixels; empty: the detected box",
+                info="Pointing game, relevance mass and relevance rank are measured against these boxes.",
+                elem_id="det-marks",
+            )
             cost = gr.Markdown(elem_id="det-cost")
             explain_button = gr.Button("Explain this box", variant="primary", elem_id="det-explain")
         with gr.Column(scale=6):
             overlay, raw_map, record, bundle = explanation_outputs("det", "Saliency for the box")
+            scores = gr.Markdown(elem_id="det-localisation")
 
     detect_inputs = [image, detector, threshold, letterbox]
     detect_button.click(detect, detect_inputs, [annotated, detections], api_name="detect").success(
@@ -205,10 +236,10 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
         PANEL.as_json, PANEL.inputs, PANEL.params, api_visibility="private", show_progress="hidden"
     ).then(
         explain_detection,
-        [image, detector, box, method, PANEL.params, letterbox, threshold],
+        [image, detector, box, method, PANEL.params, letterbox, threshold, marks],
         [overlay, raw_map, record, bundle],
         api_name="explain_box",
-    )
+    ).success(localisation_table, record, scores, api_visibility="private", show_progress="hidden")
     return Links({"example": Field(image, darknet_photo)})
 
 

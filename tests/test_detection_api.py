@@ -13,6 +13,7 @@ from fake_hub import DETECTOR, DETECTOR_LABELS, DETECTOR_SIDE, TIMM_CUSTOM, TRAN
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from explainers.localisation import localisation
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.detectors import load_detector
 from hub_models.errors import UserInputError
@@ -33,7 +34,7 @@ def test_the_detection_endpoints_have_the_documented_inputs(client):
     names = [p["parameter_name"] for p in endpoints["/detect"]["parameters"]]
     assert names == ["image", "detector", "threshold", "letterbox"]
     names = [p["parameter_name"] for p in endpoints["/explain_box"]["parameters"]]
-    assert names == ["image", "detector", "box", "method", "params", "letterbox", "threshold"]
+    assert names == ["image", "detector", "box", "method", "params", "letterbox", "threshold", "boxes"]
 
 
 def test_detect_then_explain_a_box(client, dog_file):
@@ -54,6 +55,9 @@ def test_detect_then_explain_a_box(client, dog_file):
     assert record["model"]["sha256"] == "dccea06f59b781ec1234ddf8d1e94b9519a97f4245748a7d4db75d5b7080a42c"
     assert record["detection"]["box"] == pytest.approx(detections["boxes"][detections["labels"].index("dog")], abs=0.11)
     assert record["timing"]["model_evaluations"] == 8
+    scored = record["detection"]["localisation"]  # against the detected box, as no boxes were given
+    assert scored["against"] == "the detected box" and scored["boxes"] == [record["detection"]["box"]]
+    assert scored == {**scored, **localisation(attribution, [tuple(record["detection"]["box"])]).as_dict()}
     with zipfile.ZipFile(bundle) as archive:
         assert {Path(raw_map).name, Path(manifest_file).name, "README.txt"} <= set(archive.namelist())
         readme = archive.read("README.txt").decode()
@@ -73,15 +77,23 @@ def test_bad_box_requests_get_clear_messages(client, dog_file, box, method, para
         client.predict(dog_file, "", box, method, params, api_name="/explain_box")
 
 
+def test_bad_boxes_to_score_against_are_refused_clearly(client, dog_file):
+    with pytest.raises(Exception, match=r"Box 1 \[1, 2, 3\] is not four numbers"):
+        client.predict(dog_file, "", 0, "Box gradient", "", True, 0.25, "[[1, 2, 3]]", api_name="/explain_box")
+
+
 def test_box_ids_are_the_detections_in_order_and_only_those(client, dog_file):
     """Box 0 is the best detection, the one /detect lists first (it once meant the detector's pre-NMS row 0, an
     empty corner scored 0.00); an id past the detections is refused with the valid ids."""
     _, detections = client.predict(dog_file, "", 0.5, api_name="/detect")
     last = len(detections["boxes"]) - 1
     _, _, manifest_file, _ = client.predict(
-        dog_file, "", last, "Box gradient", '{"samples": 1}', True, 0.5, api_name="/explain_box"
+        dog_file, "", last, "Box gradient", '{"samples": 1}', True, 0.5, "[[0, 0, 800, 600]]", api_name="/explain_box"
     )
     record = json.loads(Path(manifest_file).read_text())
+    scored = record["detection"]["localisation"]  # the given box, clipped to the 768 x 576 photo: all of it
+    assert scored["against"] == "your boxes" and scored["boxes"] == [[0.0, 0.0, 768.0, 576.0]]
+    assert scored["relevance_mass"] == scored["relevance_rank"] == scored["pointing_game"] == 1.0
     assert record["target"] == {"index": last, "label": detections["labels"][last]}
     assert record["detection"]["box"] == pytest.approx(detections["boxes"][last], abs=0.11)
     assert record["detection"]["score"] == pytest.approx(detections["scores"][last], abs=1e-4)

@@ -15,6 +15,7 @@ from explainers.detection.registry import DETECTION_METHODS
 from explainers.detection.target import BoxProblem
 from explainers.explain import Estimate, seed_everything
 from explainers.limits import check_work
+from explainers.localisation import Box, localisation, parse_boxes
 from explainers.presets import Machine, machine_of
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.throughput import measure, predicted_seconds, record_run
@@ -54,13 +55,18 @@ def explain_box(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     candidate: int | None = None,
+    boxes: str | list | None = None,
 ) -> Explanation:
     """Explain why ``detector`` finds box ``box`` on an HxWx3 uint8 image: the box's id among the detections at
     ``threshold`` (0, 1, ... in the order ``detect`` lists them). The map has the image's size; ``extra`` holds the
     box in photo pixels, its score, the framing, the threshold and the box's row among the pre-NMS ``candidate``s.
 
     ``candidate``: explain that pre-NMS row instead of a detection (what manifests recorded before boxes had ids).
+    ``boxes``: where the object is, as the user marks it (``explainers.localisation.parse_boxes``: JSON or a list of
+    [x1, y1, x2, y2] in image pixels); the map's localisation scores are computed against them, or against the
+    detected box when none are given, and recorded in ``extra["localisation"]``.
     """
+    marks = parse_boxes(boxes, image.shape[:2])  # before the run: a bad mark costs no model evaluation
     spec = get_method(method, DETECTION_METHODS)
     values = validate_params(spec, parse_params(params), detector_machine(detector))
     size = detector.preprocessing.input_size
@@ -87,8 +93,9 @@ def explain_box(
     measure(detector.module, size, MEASURE_BATCH)
     record_run(detector.module, size, spec.key, cost, seconds)
     corners = [round(float(v), 1) for v in geometry.boxes_to_image(rows[row, :4].numpy())]
+    attribution = geometry.map_to_image(np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0))
     return Explanation(
-        attribution=geometry.map_to_image(np.nan_to_num(raw, nan=0.0, posinf=0.0, neginf=0.0)),
+        attribution=attribution,
         method=spec.name,
         method_key=spec.key,
         task="detection",
@@ -98,8 +105,23 @@ def explain_box(
         evaluations=counting.evaluations,
         seconds=seconds,
         backend=spec.backend,
-        extra={"box": corners, "score": round(float(scores[row]), 4), "letterbox": bool(letterbox), **where},
+        extra={
+            "box": corners,
+            "score": round(float(scores[row]), 4),
+            "letterbox": bool(letterbox),
+            **where,
+            "localisation": box_localisation(attribution, marks, corners),
+        },
     )
+
+
+def box_localisation(attribution: np.ndarray, marks: list[Box], detected: list[float]) -> dict[str, Any]:
+    """The map's localisation scores (pointing game, relevance mass, relevance rank) against the user's ``marks``,
+    or against the ``detected`` box (clipped to the image) when there are none: what the object's own box says about
+    where the map points. The record names which boxes were used."""
+    against = "your boxes" if marks else "the detected box"
+    used = marks or parse_boxes([detected], attribution.shape)
+    return {"against": against, "boxes": [list(b) for b in used], **localisation(attribution, used).as_dict()}
 
 
 def _whole_number(value: object) -> int | None:
