@@ -4,6 +4,7 @@ line that follows the controls."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import gradio as gr
 import numpy as np
@@ -25,18 +26,22 @@ def image_with_examples(elem_id: str, height: int = 320) -> ImageFile:
     return image
 
 
-def model_dropdown(elem_id: str | None = None) -> gr.Dropdown:
-    """The embedded models, the curated Hub models, or any Hub id typed in."""
-    return gr.Dropdown(
-        choices=[(f"{name} (embedded, ImageNet)", name) for name in EMBEDDED_MODELS] + CURATED_HUB_MODELS,
-        value=DEFAULT_MODEL,
-        allow_custom_value=True,
-        label="Model",
-        info=(
+def model_dropdown(elem_id: str | None = None, **overrides: Any) -> gr.Dropdown:
+    """The embedded models, the curated Hub models, or any Hub id typed in (``overrides``: other settings of the
+    dropdown, e.g. ``multiselect``)."""
+    settings = {
+        "value": DEFAULT_MODEL,
+        "allow_custom_value": True,
+        "label": "Model",
+        "info": (
             "An embedded model, or any timm / transformers image classifier or KerasHub preset on the Hub: "
             "org/name[@revision]; keras:timm/name runs a timm checkpoint in Keras"
         ),
-        elem_id=elem_id,
+        "elem_id": elem_id,
+    }
+    return gr.Dropdown(
+        choices=[(f"{name} (embedded, ImageNet)", name) for name in EMBEDDED_MODELS] + CURATED_HUB_MODELS,
+        **(settings | overrides),
     )
 
 

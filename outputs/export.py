@@ -56,6 +56,41 @@ def lstm_command(
     )
 
 
+def compare_command(
+    models: Sequence[str],
+    methods: Sequence[str],
+    preset: str,
+    framing: str,
+    boxes: Sequence[Sequence[float]],
+    sort_by: str,
+    image: str = IMAGE_PLACEHOLDER,
+    out: str = "reproduced",
+) -> str:
+    """The CLI call that repeats a comparison (``/compare``): the same models, methods, preset, framing and marks."""
+    whole = [[int(v) if float(v).is_integer() else v for v in box] for box in boxes]  # 110, not 110.0
+    marks = ["--boxes", json.dumps(whole)] if boxes else []
+    return shlex.join(
+        [
+            *CLI,
+            "compare",
+            image,
+            "--models",
+            ",".join(models),
+            "--methods",
+            ",".join(methods),
+            "--preset",
+            preset,
+            "--framing",
+            framing,
+            "--sort-by",
+            sort_by,
+            *marks,
+            "--out",
+            out,
+        ]
+    )
+
+
 def sanity_command(
     model: str, method: str, steps: int, framing: str = "crop", url: str = "http://127.0.0.1:7860"
 ) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from explainers.base import Explanation
+from explainers.compare import Compared, Report, ranked
 from explainers.cross_framework import CrossCheck
 from explainers.lstm_training import PARAMS as LSTM_PARAMS
 from explainers.lstm_training import LstmRun
@@ -24,8 +25,17 @@ from explainers.mlp_dynamics import MlpRun
 from explainers.versions import package_versions
 from hub_models.loaded_model import FrozenModel
 from outputs.animation import write_animation
+from outputs.compare_render import caption as compare_caption
+from outputs.compare_render import curves_figure, model_label, summary_lines
 from outputs.cross_check_render import cross_check_overlays
-from outputs.export import detect_command, explain_command, write_bundle, write_readme
+from outputs.export import (
+    IMAGE_PLACEHOLDER,
+    compare_command,
+    detect_command,
+    explain_command,
+    write_bundle,
+    write_readme,
+)
 from outputs.files import write_json, write_npy, write_npz, write_png
 from outputs.lstm_render import epochs_figure
 from outputs.manifest import manifest
@@ -71,6 +81,7 @@ def save_explanation(
     title: str | None = None,
     bundle: str | None = None,
     readme: bool = True,
+    prefix: str = "",
 ) -> SavedExplanation:
     """Writes one explanation as every entry point offers it: ``<key>_<class>_`` or ``<key>_box<id>_`` followed by
     ``overlay.png`` (the map over the image; a box outlined; outside a classifier's crop the photo dimmed),
@@ -80,16 +91,17 @@ def save_explanation(
     ``image_path``: the picture's file, named in the replay command (the app keeps no uploads: it writes ``IMAGE``).
     ``title``: the overlay's title instead of ``explanation_title``. ``bundle``: also a README (what the files are,
     how to replay them) and a zip of the folder by that name, the app's "download all"; ``readme=False``: no README
-    either (a caller that bundles several explanations at the end).
+    either (a caller that bundles several explanations at the end). ``prefix``: before every file's name (several
+    models' explanations of the same class in one folder).
     """
     title = title or explanation_title(explanation)
     if explanation.task == "detection":
-        stem = f"{explanation.method_key}_box{explanation.target}"
+        stem = f"{prefix}{explanation.method_key}_box{explanation.target}"
         overlay = box_overlay_figure(image, explanation.attribution, title, explanation.extra["box"])
         record = {**manifest(model, image, explanation), "detection": explanation.extra}
         replay = detect_command
     else:
-        stem = f"{explanation.method_key}_{explanation.target}"
+        stem = f"{prefix}{explanation.method_key}_{explanation.target}"
         overlay = overlay_figure(image, explanation.attribution, title, crop_box=explanation.crop_box)
         record = manifest(model, image, explanation)
         replay = explain_command
@@ -207,3 +219,79 @@ def write_cross_check(folder: Path, image: np.ndarray, result: CrossCheck) -> di
         "maps": write_npz(folder, "cross_check_maps", maps),
         "record": write_json(folder, "cross_check", {**result.record(), "versions": package_versions()}),
     }
+
+
+@dataclass(frozen=True)
+class SavedComparison:
+    """A comparison's files: ``scores`` (JSON), ``curves`` (PNG), ``bundle`` (zip, with every overlay, map and
+    manifest); the gallery as (overlay, caption), best first per model; each model's results best first."""
+
+    files: dict[str, Path]
+    gallery: list[tuple[str, str]]
+    order: dict[str, list[Compared]]
+
+
+def write_comparison(
+    folder: Path,
+    image: np.ndarray,
+    report: Report,
+    preset: str,
+    framing: str,
+    sort_by: str,
+    image_path: Path | None = None,
+) -> SavedComparison:
+    """Writes a comparison as the Compare tab and ``python -m explainers compare`` offer it: per model and method an
+    overlay, map and manifest (``<model>__<method>_<class>_...`` when several models), the scores record, the curves,
+    and a zip whose README opens with the scores and names the command that repeats the comparison.
+    """
+    order = {model.spec: ranked(model.results, sort_by) for model in report.compared}
+    gallery = []
+    for model in report.compared:
+        label = model_label(report, model)
+        prefix = f"{safe_stem(model.name)}__" if label else ""
+        for result in order[model.spec]:
+            explanation = result.explanation
+            title = f"{explanation.method} for {explanation.target_label!r}"  # short: the gallery's pictures are small
+            if label:
+                title = f"{label}: {title}"
+            saved = save_explanation(folder, model.loaded, image, explanation, title=title, readme=False, prefix=prefix)
+            gallery.append((str(saved.files["overlay"]), compare_caption(result, label)))
+    first = report.compared[0].results[0].explanation if report.compared else None
+    record = {
+        "models": [model.record(order.get(model.spec)) for model in report.models],
+        "boxes": [list(box) for box in report.boxes],
+        "preset": preset,
+        "framing": framing,
+        "crop_box": list(first.crop_box or ()) if first is not None else [],
+        "sorted_by": sort_by,
+        "agreement": [agreement.record() for agreement in report.agreement],
+        "versions": package_versions(),
+    }
+    curves = [(model_label(report, model), result) for model in report.compared for result in order[model.spec]]
+    files = {"scores": write_json(folder, "compare_scores", record)}
+    if curves:
+        files["curves"] = write_png(folder, "compare_curves", curves_figure(curves))
+    methods = sorted({r.explanation.method for model in report.compared for r in model.results})
+    source = "an uploaded image" if image_path is None else image_path.name
+    command = compare_command(
+        [model.spec for model in report.models],
+        methods,
+        preset,
+        framing,
+        report.boxes,
+        sort_by,
+        IMAGE_PLACEHOLDER if image_path is None else str(image_path.resolve()),
+    )
+    files["bundle"] = write_bundle(
+        folder,
+        f"{len(methods)} methods compared on {len(report.models)} model(s), {source}",
+        [command],
+        "compare_results",
+        summary_lines(report, order, sort_by),
+    )
+    return SavedComparison(files, gallery, order)
+
+
+def safe_stem(name: str) -> str:
+    """A model's name as a file-name part: letters, digits, dots and dashes; the rest becomes "-"."""
+    return "".join(c if c.isalnum() or c in ".-" else "-" for c in name).strip("-") or "model"

@@ -26,26 +26,72 @@ def _chelsea():
 @pytest.mark.parametrize("sort_by", ["insertion", "deletion"])
 def test_compare_scores_every_method_and_sorts_best_first(client, sort_by):
     methods = ["Grad-CAM", "Edge detector (control)"]
-    gallery, scores_file, curves, table, bundle = client.predict(
+    gallery, scores_file, curves, table, bundle, top, agreement = client.predict(
         _chelsea(), "mobilenet_v2", methods, "fast", sort_by, api_name="/compare"
     )
     record = json.loads(Path(scores_file).read_text())
-    rows = record["methods"]
+    (model,) = record["models"]
+    rows = model["methods"]
     assert {row["method"] for row in rows} == set(methods)
-    assert record["target"]["label"] == "Egyptian cat"
+    assert model["top5"][0]["label"] == "Egyptian cat" and len(model["top5"]) == 5
+    assert all(row["target"]["label"] == "Egyptian cat" for row in rows)
     for row in rows:
-        assert {"seconds", "deletion_auc", "insertion_auc", "mufidelity", "deletion_curve"} <= set(row)
+        assert {"seconds", "deletion_auc", "insertion_auc", "mufidelity", "deletion_curve", "road_morf"} <= set(row)
+        assert "pointing_game" not in row, "no marks, no localisation"
     values = [row[f"{sort_by}_auc"] for row in rows]
     assert values == sorted(values, reverse=sort_by == "insertion"), "best first"
     assert [item["caption"].split(":")[0] for item in gallery] == [row["method"] for row in rows]
-    assert [row[0] for row in table["data"]] == [row["method"] for row in rows]
+    assert [row[1] for row in table["data"]] == [row["method"] for row in rows]
     assert np.asarray(Image.open(curves)).std() > 10
+    assert "Egyptian cat" in top and agreement["data"] in ([], [[]], [["", "", "", ""]]) or not agreement["data"][0][0]
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
         readme = archive.read("README.txt").decode()
-    target = record["target"]["index"]
+    target = rows[0]["target"]["index"]
     assert {f"gradcam_{target}_manifest.json", f"edges_{target}_map.npy", "compare_scores.json"} <= names
-    assert f"python -m explainers explain IMAGE --manifest gradcam_{target}_manifest.json" in readme
+    assert "python -m explainers compare IMAGE --models mobilenet_v2" in readme
+    assert "Grad-CAM: Deletion AUC" in readme
+
+
+def test_models_side_by_side_with_marks_and_a_model_that_fails(client, fake_hub):
+    """Three models (one that does not exist), two methods, the cat's face marked: every model that loads gets its
+    top-5, maps and all scores; the missing one its message in its place; the models' maps are compared."""
+    from fake_hub import TIMM_IMAGENET
+
+    face = [[110, 70, 360, 290]]  # eyes, nose and mouth
+    gallery, scores_file, _, table, bundle, top, agreement = client.predict(
+        _chelsea(),
+        "mobilenet_v2",
+        ["Grad-CAM", "Saliency"],
+        "fast",
+        "relevance_mass",
+        "crop",
+        json.dumps(face),
+        [TIMM_IMAGENET, "fake-org/does-not-exist"],
+        api_name="/compare",
+    )
+    record = json.loads(Path(scores_file).read_text())
+    assert record["boxes"] == face
+    loaded, tiny, missing = record["models"]
+    assert missing == {"model": "fake-org/does-not-exist", "error": missing["error"]}
+    assert "No model repo 'fake-org/does-not-exist'" in missing["error"] and "not compared" in top
+    for model in (loaded, tiny):
+        assert len(model["top5"]) == 5
+        assert [row["method"] for row in model["methods"]] in (["Grad-CAM", "Saliency"], ["Saliency", "Grad-CAM"])
+        for row in model["methods"]:
+            assert 0 <= row["relevance_mass"] <= 1 and row["pointing_game"] in (0.0, 1.0)
+    masses = [row["relevance_mass"] for row in loaded["methods"]]
+    assert masses == sorted(masses, reverse=True), "best relevance mass first"
+    gradcam = next(row for row in loaded["methods"] if row["method"] == "Grad-CAM")
+    assert gradcam["pointing_game"] == 1.0, "the trained model's Grad-CAM peaks on the cat's face"
+    assert len(gallery) == 4 and len(table["data"]) == 4
+    assert {row[0] for row in table["data"]} == {loaded["model"]["name"], tiny["model"]["name"]}
+    pairs = {(row[0], row[1], row[2]) for row in agreement["data"]}
+    assert pairs == {(m, loaded["model"]["name"], tiny["model"]["name"]) for m in ("Grad-CAM", "Saliency")}
+    assert all(-1 <= row[3] <= 1 for row in agreement["data"])
+    with zipfile.ZipFile(bundle) as archive:
+        readme = archive.read("README.txt").decode()
+    assert "--boxes '[[110, 70, 360, 290]]'" in readme and "fake-org/does-not-exist: not compared" in readme
 
 
 @pytest.mark.parametrize(
