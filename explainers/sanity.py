@@ -7,6 +7,10 @@ model learned, and fails the check.
 
 The model from ``hub_models.load_model`` is shared by every request, so it is never touched: one deep copy per run is
 randomised stage after stage (the stages are cumulative, so each stage only re-initialises its own layers).
+
+Several randomisation seeds (``SEEDS``, default 3): every stage reports the mean and spread over seeds, and the
+fully randomised models' maps compared with each other give a chance band on the same image; the verdict compares the
+fully randomised stage with that band (``explainers.sanity_stats.randomisation_verdict``), not one threshold.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import copy
 import dataclasses
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +29,21 @@ from scipy.stats import spearmanr
 from skimage.metrics import structural_similarity
 from torch import nn
 
-from explainers.base import Param, ProgressFn
-from explainers.explain import estimate, explain
-from explainers.limits import check_work, work_note
+from explainers.base import Explanation, Param, ProgressFn
+from explainers.explain import explain
+from explainers.limits import check_work
 from explainers.presets import machine_of
 from explainers.registry import get_method, parse_params, validate_params
+from explainers.sanity_stats import (
+    IDENTITY_TOLERANCE,
+    SEED_STRIDE,
+    SEEDS,
+    RunCounter,
+    Spread,
+    Verdict,
+    pairwise,
+    randomisation_verdict,
+)
 from explainers.versions import package_versions
 from hub_models.errors import UserInputError
 from hub_models.framing import DEFAULT_FRAMING, check_framing
@@ -45,17 +60,11 @@ STEPS = Param(
     maximum=12,
     help="Randomisation stages, from the top layer down; the last stage randomises every layer.",
 )
-SPEARMAN_THRESHOLD = 0.5
-"""A method fails when its maps after the randomisation steps keep, on average, a rank correlation of at least this
-with the original map. The mean over the steps, not the last step alone: a CAM map is a smooth upsampled 7x7 grid,
-so two unrelated maps correlate by chance with a spread of about 0.3 (over seeds 0-3 and three bundled photos,
-Grad-CAM's last step ranges from -0.7 to 0.4 and its mean over the steps from -0.34 to 0.45 on the folded model,
-``benchmarks/bench_sanity.py``), and a method that survives the top layers and only changes at the bottom (Adebayo et
-al.'s Guided Backprop) should fail too. The edge-detector control scores 1.0."""
 MIN_BLOCKS = 8
 """Layers are grouped by the first parts of their module names (``features.17``), at the coarsest depth that still
 gives at least this many groups, so a stage destroys whole blocks, not a BatchNorm without its convolution."""
 TOP_LEVEL = "(model's own parameters)"
+CHECK = "cascading model randomisation (Adebayo et al., 2018)"
 
 
 @dataclass(frozen=True)
@@ -68,16 +77,32 @@ class Block:
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of the cascade: the blocks it newly randomised, the map after it, and its similarity to the original.
+    """One step of the cascade: the blocks it newly randomised, the map after it for every randomisation seed, and
+    their similarity to the original (mean and spread over seeds).
 
-    Step 0 is the original model (nothing randomised, similarity 1)."""
+    Step 0 is the original model (nothing randomised, one map, similarity 1)."""
 
     step: int
     blocks: tuple[str, ...]
-    attribution: np.ndarray
-    spearman: float
-    ssim: float
+    attributions: tuple[np.ndarray, ...]
+    spearman_seeds: Spread
+    ssim_seeds: Spread
     seconds: float
+
+    @property
+    def spearman(self) -> float:
+        """The mean Spearman over seeds."""
+        return self.spearman_seeds.mean
+
+    @property
+    def ssim(self) -> float:
+        """The mean SSIM over seeds."""
+        return self.ssim_seeds.mean
+
+    @property
+    def attribution(self) -> np.ndarray:
+        """The first seed's map: the one the pictures show."""
+        return self.attributions[0]
 
     def describe(self) -> str:
         """The blocks this step randomised, shortened to 'first … last (n blocks)' when there are many."""
@@ -90,7 +115,8 @@ class Stage:
 
 @dataclass(frozen=True)
 class SanityResult:
-    """The original map (stage 0) and one map per cumulative randomisation stage, with their similarity scores."""
+    """The original map (stage 0) and, per randomisation seed, one map per cumulative randomisation stage, with their
+    similarity to the original, the chance band and the verdict."""
 
     method: str
     method_key: str
@@ -101,47 +127,44 @@ class SanityResult:
     params: dict[str, Any]
     seed: int
     stages: list[Stage]
+    chance_spearman: Spread
+    """Spearman between the fully randomised models' maps, one value per pair of seeds: the chance band."""
+    chance_ssim: Spread
     framing: str = DEFAULT_FRAMING
     crop_box: tuple[int, int, int, int] | None = None
     """The part of the photo the model saw (``Explanation.crop_box``): the similarities compare the maps there only,
     since outside it every map is 0 and would agree by construction."""
+    input_map: np.ndarray | None = None
+    """The trained model's map at the model's input size (``Explanation.input_map``): what Efficient MPRT and the
+    random-logit test compare, as Quantus does."""
 
     @property
     def final(self) -> Stage:
         return self.stages[-1]
 
     @property
-    def mean_spearman(self) -> float:
-        """The mean rank correlation with the original over the randomisation steps (step 0 left out)."""
-        return float(np.mean([stage.spearman for stage in self.stages[1:]]))
+    def seeds(self) -> int:
+        return len(self.final.attributions)
+
+    @property
+    def judged(self) -> Verdict:
+        """The verdict from the fully randomised stage against the chance band (``randomisation_verdict``)."""
+        return randomisation_verdict(CHECK, self.method, self.final.spearman_seeds, self.chance_spearman, "Spearman")
 
     @property
     def passes(self) -> bool:
-        return self.mean_spearman < SPEARMAN_THRESHOLD
+        return bool(self.judged.passes)
 
     @property
     def verdict(self) -> str:
-        """The check's outcome in a sentence or two, for the page and the JSON."""
-        steps = len(self.stages) - 1
-        scores = (
-            f"its rank correlation with the original map averages {self.mean_spearman:.2f} over the {steps} "
-            f"randomisation steps ({SPEARMAN_THRESHOLD} or more fails); with every layer randomised: Spearman "
-            f"{self.final.spearman:.2f}, SSIM {self.final.ssim:.2f}"
-        )
-        if not self.passes:
-            return (
-                f"{self.method} FAILS the sanity check: its map barely changes when the model's layers are "
-                f"randomised ({scores}). It shows the image rather than what the model learned: do not read it as "
-                "an explanation of this model."
-            )
-        first = next(stage for stage in self.stages if stage.spearman < SPEARMAN_THRESHOLD)
+        """The check's outcome in words, with the SSIM beside the Spearman that decides it."""
         return (
-            f"{self.method} passes the sanity check: its map depends on the model's weights and changed as soon as "
-            f"step {first.step} (randomised down to {first.blocks[-1]}); {scores}."
+            f"{self.judged.text} SSIM with every layer randomised: {self.final.ssim_seeds.text()}; between randomised "
+            f"models: {self.chance_ssim.band()}."
         )
 
     def record(self) -> dict[str, Any]:
-        """A JSON-ready summary: what was run, every step's scores, the verdict, the package versions."""
+        """A JSON-ready summary: what was run, every step's scores over the seeds, the chance band, the verdict."""
         randomised: list[str] = []
         steps = []
         for stage in self.stages:
@@ -152,22 +175,30 @@ class SanityResult:
                     "randomised_now": list(stage.blocks),
                     "randomised_so_far": len(randomised),
                     "spearman": round(stage.spearman, 4),
+                    "spearman_sd": round(stage.spearman_seeds.sd, 4),
                     "ssim": round(stage.ssim, 4),
+                    "ssim_sd": round(stage.ssim_seeds.sd, 4),
+                    "spearman_per_seed": [round(v, 4) for v in stage.spearman_seeds.values],
+                    "ssim_per_seed": [round(v, 4) for v in stage.ssim_seeds.values],
                     "seconds": round(stage.seconds, 4),
                 }
             )
         return {
-            "check": "cascading model randomisation (Adebayo et al., 2018)",
+            "check": CHECK,
             "method": self.method,
             "model": {"name": self.model, **self.source},
             "target": {"index": self.target, "label": self.target_label},
             "parameters": self.params,
             "randomisation_seed": self.seed,
+            "seeds": self.seeds,
+            "randomisation_seeds": [self.seed + k * SEED_STRIDE for k in range(self.seeds)],
             "framing": self.framing,
             "crop_box": list(self.crop_box) if self.crop_box is not None else None,
             "similarity": "Spearman rank correlation and SSIM of |map| scaled to [0, 1] in crop_box, against step 0",
-            "threshold": SPEARMAN_THRESHOLD,
-            "mean_spearman": round(self.mean_spearman, 4),
+            "chance_band": {"spearman": self.chance_spearman.record(), "ssim": self.chance_ssim.record()},
+            "rule": "fails if the fully randomised Spearman (mean + 2 standard errors) is within "
+            f"{IDENTITY_TOLERANCE} of 1, or its mean - 2 standard errors is above the chance band's highest value; "
+            "passes otherwise",
             "passes": self.passes,
             "verdict": self.verdict,
             "steps": steps,
@@ -294,11 +325,11 @@ def scaled(attribution: np.ndarray) -> np.ndarray:
 def similarity(original: np.ndarray, randomised: np.ndarray) -> tuple[float, float]:
     """(Spearman rank correlation, SSIM) of the two maps after ``scaled``.
 
-    A blank randomised map ranks every pixel the same: its rank correlation is undefined, and counted as 0 (it keeps
-    nothing of the original's ranking).
+    A blank map ranks every pixel the same: its rank correlation with any map is undefined, and counted as 0 (it
+    shares no ranking with the other; two blank maps share none either, though their SSIM is 1).
     """
     a, b = scaled(original), scaled(randomised)
-    rho = float(spearmanr(a.ravel(), b.ravel()).statistic) if b.max() > 0 else 0.0
+    rho = float(spearmanr(a.ravel(), b.ravel()).statistic) if a.max() > 0 and b.max() > 0 else 0.0
     return rho, float(structural_similarity(a, b, data_range=1.0))
 
 
@@ -316,24 +347,14 @@ def check_steps(
     return steps, blocks
 
 
-def describe_cost(
-    model: LoadedModel,
-    method: str,
-    params: str | dict[str, Any] | None,
-    steps: Any,
-    overhead_per_run: float = 0.0,
-) -> str:
-    """The cost preview: the method's own estimate once for the original model and once per step, plus
-    ``overhead_per_run`` seconds per map (the caller's drawing)."""
-    steps = STEPS.check(steps, "Sanity check")
-    one = estimate(model, method, params)
-    runs = steps + 1
-    seconds = runs * (one.seconds + overhead_per_run)
-    return (
-        f"{one.method.name}, {runs} runs (original + {steps} randomisation steps): about "
-        f"{runs * one.cost.evaluations:,} model evaluations, about {seconds:.1f} s here."
-        f"{work_note(runs * one.cost.evaluations)}"
-    )
+def cascade_runs(steps: Any, seeds: Any) -> int:
+    """How many maps the cascade makes: the original, then every step for every seed."""
+    return 1 + STEPS.check(steps, "Sanity check") * SEEDS.check(seeds, "Sanity check")
+
+
+Randomised = Callable[[int, LoadedModel, Explanation], None]
+"""Called once per seed with the seed's index, the fully randomised copy and its map (before the copy is dropped):
+how the other model-randomisation checks reuse the cascade's randomised models instead of making their own."""
 
 
 def cascading_randomisation(
@@ -346,53 +367,77 @@ def cascading_randomisation(
     seed: int = 0,
     progress: ProgressFn | None = None,
     framing: str = DEFAULT_FRAMING,
+    seeds: Any = SEEDS.default,
+    on_randomised: Randomised | None = None,
+    counter: RunCounter | None = None,
 ) -> SanityResult:
-    """Explain ``image`` with ``method`` on ``model``, then after each cumulative randomisation stage.
+    """Explain ``image`` with ``method`` on ``model``, then, for each of ``seeds`` independent randomisations, after
+    each cumulative randomisation stage (seed ``k``'s stage ``j`` draws from ``seed + k * SEED_STRIDE + j``).
 
     The class explained is fixed by the original model (``target``, blank: its top-1), so every map answers the same
-    question. A stochastic method keeps its seed at every step: only the weights change between maps.
+    question. A stochastic method keeps its seed at every step: only the weights change between maps. The fully
+    randomised maps of the seeds, compared pairwise, give the chance band the verdict needs.
     """
     spec = get_method(method)
-    runs = STEPS.check(steps, "Sanity check") + 1
+    seeds = SEEDS.check(seeds, "Sanity check")
+    runs = cascade_runs(steps, seeds)
     # The preset is sized once, on the original model: every step repeats the same counts, and a randomised copy is
     # never measured.
     values = validate_params(spec, parse_params(params), machine_of(model))
     one = spec.cost(values, model.preprocessing.input_size)
     check_work(
         runs * one.evaluations,
-        f"A sanity check of {spec.name} ({runs} runs: the original model and {runs - 1} randomisation steps)",
-        "Use fewer steps, or ask less of the method (the fast preset, fewer samples).",
+        f"A sanity check of {spec.name} ({runs} runs: the original model and {runs - 1} randomised ones)",
+        "Use fewer steps or seeds, or ask less of the method (the fast preset, fewer samples).",
     )
     framing = check_framing(framing)
     steps, blocks = check_steps(model, image, steps, framing)
     target_index = model.resolve_target(target, image, framing)
-
-    def report(step: int) -> ProgressFn:
-        def update(done: float, text: str) -> None:
-            if progress is not None:
-                progress((step + done) / (steps + 1), f"step {step} of {steps}: {text}")
-
-        return update
+    counter = counter or RunCounter(runs, progress)
 
     start = time.perf_counter()
-    original = explain(model, image, spec.key, target_index, values, report(0), framing=framing)
+    original = explain(model, image, spec.key, target_index, values, counter.step("original model"), framing=framing)
     if not scaled(original.seen).any():
         raise UserInputError(
             f"{spec.name}'s map for {original.target_label!r} is blank on this image, so there is nothing to compare. "
             "Try another method or image."
         )
-    stages = [Stage(0, (), original.attribution, 1.0, 1.0, time.perf_counter() - start)]
-    copied = dataclasses.replace(model, name=f"{model.name} (randomised copy)", module=copy.deepcopy(model.module))
-    for step, stage in enumerate(cascade_stages(blocks, steps), start=1):
-        report(step)(0.0, f"randomising down to {stage[-1].name}")
-        start = time.perf_counter()
-        randomise(copied.module, [name for block in stage for name in block.members], seed + step)
-        result = explain(
-            copied, image, spec.key, target_index, values, report(step), framing=framing, record_timing=False
+    stages = [Stage(0, (), (original.attribution,), Spread.of([1.0]), Spread.of([1.0]), time.perf_counter() - start)]
+    cut = cascade_stages(blocks, steps)
+    maps: list[list[np.ndarray]] = [[] for _ in cut]
+    scores: list[list[tuple[float, float]]] = [[] for _ in cut]
+    seconds = [0.0 for _ in cut]
+    final_maps: list[np.ndarray] = []
+    for k in range(seeds):
+        copied = dataclasses.replace(model, name=f"{model.name} (randomised copy)", module=copy.deepcopy(model.module))
+        for index, stage in enumerate(cut):
+            begin = time.perf_counter()
+            randomise(
+                copied.module, [name for block in stage for name in block.members], seed + k * SEED_STRIDE + index + 1
+            )
+            update = counter.step(f"seed {k + 1} of {seeds}, step {index + 1} of {steps} (down to {stage[-1].name})")
+            result = explain(
+                copied, image, spec.key, target_index, values, update, framing=framing, record_timing=False
+            )
+            maps[index].append(result.attribution)
+            scores[index].append(similarity(original.seen, result.seen))
+            seconds[index] += time.perf_counter() - begin
+        final_maps.append(result.seen)
+        if on_randomised is not None:
+            on_randomised(k, copied, result)
+        del copied
+    for index, stage in enumerate(cut):
+        spearman, ssim = zip(*scores[index], strict=True)
+        stages.append(
+            Stage(
+                index + 1,
+                tuple(block.name for block in stage),
+                tuple(maps[index]),
+                Spread.of(spearman),
+                Spread.of(ssim),
+                seconds[index] / seeds,
+            )
         )
-        rho, ssim = similarity(original.seen, result.seen)
-        seconds = time.perf_counter() - start
-        stages.append(Stage(step, tuple(block.name for block in stage), result.attribution, rho, ssim, seconds))
     return SanityResult(
         method=spec.name,
         method_key=spec.key,
@@ -403,6 +448,9 @@ def cascading_randomisation(
         params=original.params,
         seed=seed,
         stages=stages,
+        chance_spearman=pairwise(final_maps, lambda a, b: similarity(a, b)[0]),
+        chance_ssim=pairwise(final_maps, lambda a, b: similarity(a, b)[1]),
         framing=framing,
         crop_box=original.crop_box,
+        input_map=original.input_map,
     )
