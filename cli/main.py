@@ -7,6 +7,7 @@
     python -m explainers mlp [--dataset NAME | --csv FILE --label COLUMN] [--preset NAME] [--params JSON] --out DIR
     python -m explainers lstm [--series NAME | --csv FILE] [--params JSON] [--sequence N] --out DIR
     python -m explainers cross-check IMAGE [--model timm/ID] [--methods A,B] [--framing F] --out DIR
+    python -m explainers compare IMAGE_OR_FOLDER [--models A,B,C] [--methods X,Y] [--boxes JSON] --out DIR
 
 Each image gets a folder ``DIR/<image name>/`` with the files the app offers for download (overlay PNG, raw map
 ``.npy``, manifest JSON) and a README.txt with the command that reproduces it. A mistake in the call (a missing file,
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from cli import compare as compare_command
 from explainers.base import Method, ProgressFn
 from explainers.cross_framework import DEFAULT_CROSS_METHODS, DEFAULT_TIMM_MODEL, cross_check, load_pair
 from explainers.detection import DETECTION_METHODS, explain_box
@@ -313,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     cross.add_argument("--framing", choices=FRAMINGS, help="crop (default) or 'whole image'")
     cross.set_defaults(run=run_cross_check)
 
-    for sub in (explain, detect, mlp, lstm, cross):
+    compared = compare_command.add_parser(commands)
+
+    for sub in (explain, detect, mlp, lstm, cross, compared):
         sub.add_argument("--out", type=Path, required=True, help="the folder to write into (created if missing)")
     return parser
 

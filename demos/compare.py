@@ -114,8 +114,6 @@ def run_compare(
         framing=framing,
         boxes=marks,
     )
-    if not report.compared:
-        raise gr.Error("No model could be compared. " + " ".join(f"{m.spec}: {m.error}" for m in report.models))
     saved = write_comparison(new_result_folder(), rgb, report, preset, framing, sort_by)
     files = saved.files
     return (

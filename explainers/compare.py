@@ -361,6 +361,8 @@ def compare_models(
         reports.append(
             ModelReport(entry.spec, model.name, dict(model.source), top, results, skipped=entry.skipped, loaded=model)
         )
+    if not any(report.error is None for report in reports):
+        raise UserInputError("No model could be compared. " + " ".join(f"{r.spec}: {r.error}" for r in reports))
     if progress is not None:
         progress(1.0, "done")
     return Report(reports, agreement_between(reports), list(boxes))

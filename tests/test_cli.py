@@ -96,6 +96,9 @@ def test_replaying_on_another_picture_is_refused(chelsea_path, tmp_path, capsys)
         (["mlp", "--params", '{"epochs": 0}'], "epochs"),
         (["lstm", "--series", "nile"], "Unknown series"),
         (["lstm", "--params", '{"units": 3}'], "no parameter 'units'"),
+        (["compare", "{chelsea}", "--boxes", "[[10, 20, 5, 40]]"], "needs x2 > x1 and y2 > y1"),
+        (["compare", "{chelsea}", "--models", "a/b,c/d,e/f,g/h"], "at most 3 models"),
+        (["compare", "{chelsea}", "--sort-by", "beauty"], "Unknown score 'beauty'"),
     ],
 )
 def test_user_mistakes_are_one_line_and_status_2(argv, message, chelsea_path, tmp_path, capsys):
@@ -113,6 +116,20 @@ def test_the_module_entry_point_exits_2_without_a_traceback(tmp_path):
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip() == "error: missing.png does not exist: give an image file or a folder of images."
+
+
+def test_compare_writes_the_tabs_report_and_the_command_that_repeats_it(chelsea_path, tmp_path):
+    argv = ["compare", str(chelsea_path), "--methods", "Grad-CAM,edges", "--sort-by", "relevance_mass"]
+    assert main([*argv, "--boxes", "[[110, 70, 360, 290]]", "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "chelsea"
+    record = json.loads((folder / "compare_scores.json").read_text())
+    (model,) = record["models"]
+    assert [row["method"] for row in model["methods"]][0] == "Grad-CAM", "Grad-CAM's mass on the face beats edges'"
+    assert {"road_morf", "road_lerf", "pointing_game", "relevance_mass", "relevance_rank"} <= set(model["methods"][0])
+    assert (folder / "compare_curves.png").stat().st_size > 10_000
+    readme = (folder / "README.txt").read_text()
+    assert f"python -m explainers compare {chelsea_path.resolve()} --models mobilenet_v2" in readme
+    assert "--boxes '[[110, 70, 360, 290]]'" in readme and "Relevance mass" in readme
 
 
 def test_detect_explains_the_best_box_and_replays_it(tmp_path):
