@@ -23,7 +23,9 @@ from demos.inputs import (
 from demos.result_cache import cached_result
 from demos.scrubber import frame_at, slider_over
 from explainers.runtime import within_memory_budget
-from explainers.sanity import STEPS, cascading_randomisation, describe_cost
+from explainers.sanity import STEPS
+from explainers.sanity_report import CHECKS, describe_cost, sanity_report
+from explainers.sanity_stats import SEEDS
 from hub_models import load_model
 from hub_models.device import gpu_task
 from hub_models.framing import DEFAULT_FRAMING, check_framing
@@ -41,8 +43,10 @@ DRAWING_SECONDS_PER_STEP = 0.2
 
 
 @user_facing
-def cost_preview(model: str | None, method: str, steps: Any) -> str:
-    return "**Cost:** " + describe_cost(load_model(model), method, PARAMS, steps, DRAWING_SECONDS_PER_STEP)
+def cost_preview(model: str | None, method: str, steps: Any, seeds: Any = SEEDS.default, checks: Any = None) -> str:
+    return "**Cost:** " + describe_cost(
+        load_model(model), method, PARAMS, steps, seeds, checks or None, DRAWING_SECONDS_PER_STEP
+    )
 
 
 @user_facing
@@ -55,6 +59,8 @@ def sanity_check(
     method: str,
     steps: Any,
     framing: str = DEFAULT_FRAMING,
+    seeds: Any = SEEDS.default,
+    checks: Any = None,
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[list[tuple[str, str]], dict[str, Any], list[str], dict[str, str]]:
     """Randomises the model's layers from the top down in ``steps`` stages and explains the image with ``method``
@@ -65,15 +71,18 @@ def sanity_check(
     photo = uploaded_image(image)
     loaded = load_model(model)
     progress(0.0, desc="starting")
-    result = cascading_randomisation(
+    report = sanity_report(
         loaded,
         photo,
         method,
         params=PARAMS,
         steps=steps,
+        seeds=seeds,
+        checks=checks or None,
         progress=lambda done, text: progress(DRAWING * done, text),
         framing=framing,
     )
+    result = report.cascade
     progress(DRAWING, desc=f"drawing {len(result.stages)} maps")
     folder = new_result_folder()
     stem = f"sanity_{result.method_key}"
@@ -81,10 +90,12 @@ def sanity_check(
         str(write_png(folder, f"{stem}_step{index:02d}", overlay))
         for index, overlay in enumerate(step_overlays(photo, result))
     ]
-    record = result.record()
+    record = report.record()
     steps_done = len(result.stages) - 1
     view = {
-        "verdict": f"#### Verdict: {'passes' if result.passes else 'FAILS'}\n{result.verdict}",
+        "verdict": "\n\n".join(
+            f"#### {CHECKS[key]}: {v.word}\n{v.text}" for key, v in zip(report.checks, report.verdicts, strict=True)
+        ),
         "plot": str(write_png(folder, f"{stem}_similarity", similarity_plot(result))),
         "record": str(write_json(folder, f"{stem}_correlations", record)),
         "maps": str(write_npz(folder, f"{stem}_maps", {f"step{s.step}": s.attribution for s in result.stages})),
@@ -93,7 +104,11 @@ def sanity_check(
         write_bundle(
             folder,
             f"a sanity check of {result.method}",
-            [sanity_command(model or "", result.method, steps_done, framing)],
+            [
+                sanity_command(
+                    model or "", result.method, steps_done, framing, seeds=result.seeds, checks=",".join(report.checks)
+                )
+            ],
             "sanity_results",
         )
     )
@@ -130,6 +145,21 @@ def build(app: gr.Blocks) -> None:
                 info=STEPS.help,
                 elem_id="sanity-steps",
             )
+            seeds = Slider(
+                SEEDS.minimum,
+                SEEDS.maximum,
+                value=SEEDS.default,
+                step=1,
+                label=SEEDS.name,
+                info=SEEDS.help,
+                elem_id="sanity-seeds",
+            )
+            checks = gr.CheckboxGroup(
+                [(name, key) for key, name in CHECKS.items()],
+                value=[],
+                label="Checks (none ticked: every check that is cheap for the method)",
+                elem_id="sanity-checks",
+            )
             cost = gr.Markdown(elem_id="sanity-cost")
             run = gr.Button("Run sanity check", variant="primary", elem_id="sanity-run")
         with gr.Column(scale=7):
@@ -158,10 +188,10 @@ def build(app: gr.Blocks) -> None:
             with gr.Accordion("Correlations as JSON (what /sanity_check returns)", open=False):
                 correlations = gr.JSON(label="Correlations", show_label=False)
 
-    live_cost(app, cost_preview, [model, method, steps], cost)
+    live_cost(app, cost_preview, [model, method, steps, seeds, checks], cost)
     finished = run.click(
         sanity_check,
-        [image, model, method, steps, framing],
+        [image, model, method, steps, framing, seeds, checks],
         [gallery, correlations, frames, view],
         api_name="sanity_check",
     )

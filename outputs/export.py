@@ -92,14 +92,23 @@ def compare_command(
 
 
 def sanity_command(
-    model: str, method: str, steps: int, framing: str = "crop", url: str = "http://127.0.0.1:7860"
+    model: str,
+    method: str,
+    steps: int,
+    framing: str = "crop",
+    url: str = "http://127.0.0.1:7860",
+    seeds: int = 3,
+    checks: str = "",
 ) -> str:
-    """The sanity check has no CLI subcommand: the call to the running app's ``/sanity_check`` that repeats it."""
-    image, model, method, framing, url = (json.dumps(text) for text in (IMAGE_PLACEHOLDER, model, method, framing, url))
+    """The call to the running app's ``/sanity_check`` that repeats a sanity report (image, model, method, steps,
+    framing, seeds, checks)."""
+    image, model, method, framing, url, checks_text = (
+        json.dumps(text) for text in (IMAGE_PLACEHOLDER, model, method, framing, url, checks)
+    )
     call = (
         "from gradio_client import Client, handle_file; "
-        f"print(Client({url}).predict(handle_file({image}), {model}, {method}, {steps}, {framing}, "
-        'api_name="/sanity_check"))'
+        f"print(Client({url}).predict(handle_file({image}), {model}, {method}, {steps}, {framing}, {seeds}, "
+        f'{checks_text}.split(",") if {checks_text} else [], api_name="/sanity_check"))'
     )
     return shlex.join(["python", "-c", call])
 

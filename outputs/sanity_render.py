@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from explainers.sanity import SPEARMAN_THRESHOLD, SanityResult, Stage
+from explainers.sanity import SanityResult, Stage
 from outputs.animation import figure_to_array
 from outputs.render import overlay_figure
 
@@ -39,8 +39,8 @@ def step_overlays(image: np.ndarray, result: SanityResult) -> list[np.ndarray]:
 
 
 def similarity_plot(result: SanityResult) -> np.ndarray:
-    """Spearman and SSIM against step, with the failure threshold and the mean Spearman the verdict compares with it;
-    each tick names the lowest block randomised so far."""
+    """Spearman and SSIM (means over seeds) against step, Spearman's mean ± sd band, and the chance bands (the
+    randomised models' maps against each other) shaded; each tick names the lowest block randomised so far."""
     steps = [stage.step for stage in result.stages]
     spearman = [stage.spearman for stage in result.stages]
     ssim = [stage.ssim for stage in result.stages]
@@ -48,21 +48,16 @@ def similarity_plot(result: SanityResult) -> np.ndarray:
     axes = figure.add_subplot()
     axes.plot(steps, spearman, "o-", color=SPEARMAN_COLOUR, label="Spearman rank correlation")
     axes.plot(steps, ssim, "s--", color=SSIM_COLOUR, label="SSIM")
-    axes.axhline(
-        SPEARMAN_THRESHOLD,
-        color=FAIL_COLOUR,
-        linestyle=":",
-        linewidth=1.2,
-        label=f"fails if the mean Spearman after step 0 is {SPEARMAN_THRESHOLD} or more",
-    )
-    axes.hlines(
-        result.mean_spearman,
-        steps[1],
-        steps[-1],
+    for series, colour in ((result.chance_spearman, SPEARMAN_COLOUR), (result.chance_ssim, SSIM_COLOUR)):
+        axes.axhspan(series.low, series.high, color=colour, alpha=0.12)
+    spread = [stage.spearman_seeds.sd for stage in result.stages]
+    axes.fill_between(
+        steps,
+        np.subtract(spearman, spread),
+        np.add(spearman, spread),
         color=SPEARMAN_COLOUR,
-        linestyle="-.",
-        linewidth=1.0,
-        label=f"mean Spearman after step 0: {result.mean_spearman:.2f}",
+        alpha=0.2,
+        label=f"Spearman mean ± sd over {result.seeds} seeds; shaded bands: chance (randomised vs randomised)",
     )
     ticks = ["original"] + [f"to {stage.blocks[-1]}" for stage in result.stages[1:]]
     axes.set_xticks(steps, ticks, rotation=30, ha="right", fontsize=8)
@@ -71,6 +66,6 @@ def similarity_plot(result: SanityResult) -> np.ndarray:
     axes.set_ylim(min(-0.1, *spearman, *ssim) - 0.05, 1.08)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7, loc="best", framealpha=0.9)
-    verdict = "passes" if result.passes else "FAILS"
+    verdict = result.judged.word
     axes.set_title(f"{result.method} {verdict} the sanity check", fontsize=11)
     return figure_to_array(figure)

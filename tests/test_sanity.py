@@ -13,15 +13,16 @@ from torch import nn
 
 from explainers import explain
 from explainers.sanity import (
-    SPEARMAN_THRESHOLD,
     cascade_stages,
     cascading_randomisation,
-    describe_cost,
     parameter_blocks,
     randomise,
     similarity,
 )
+from explainers.sanity_report import describe_cost
 from explainers.throughput import _measured
+
+SPEARMAN_THRESHOLD = 0.5
 from hub_models import load_model
 from hub_models.errors import UserInputError
 from outputs.sanity_render import similarity_plot, step_overlays
@@ -140,10 +141,10 @@ def test_identical_maps_score_one_and_a_blank_map_scores_zero():
 
 
 def test_cost_preview_counts_the_original_and_every_step(tiny_model):
-    text = describe_cost(tiny_model, "Grad-CAM", {"preset": "fast"}, 3)
-    assert text.startswith("Grad-CAM, 4 runs (original + 3 randomisation steps): about 4 model evaluations")
-    drawn = describe_cost(tiny_model, "edges", {}, 3, overhead_per_run=1.0)
-    assert drawn.endswith("about 0 model evaluations, about 4.0 s here."), "the caller's drawing time, once per map"
+    text = describe_cost(tiny_model, "Grad-CAM", {"preset": "fast"}, 3, 3, "cascade")
+    assert text.startswith("Grad-CAM, 10 runs (cascade 10 (original + 3 steps x 3 seeds)): about 10 model evaluations")
+    drawn = describe_cost(tiny_model, "edges", {}, 3, 2, "cascade,random_logit", overhead_per_run=1.0)
+    assert drawn.endswith("about 0 model evaluations, about 7.0 s here."), "the caller's drawing time, once per map"
 
 
 @pytest.mark.parametrize(
