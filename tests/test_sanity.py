@@ -21,11 +21,11 @@ from explainers.sanity import (
 )
 from explainers.sanity_report import describe_cost
 from explainers.throughput import _measured
-
-SPEARMAN_THRESHOLD = 0.5
 from hub_models import load_model
 from hub_models.errors import UserInputError
 from outputs.sanity_render import similarity_plot, step_overlays
+
+SPEARMAN_THRESHOLD = 0.5
 
 
 def _weights(module: nn.Module) -> dict[str, torch.Tensor]:
