@@ -68,7 +68,7 @@ def test_grad_cam_correlation_falls_as_layers_are_randomised(gradcam_run):
     assert result.stages[-1].blocks[-1] == "features.0", "the last step randomises every layer"
     assert result.target_label == "Egyptian cat", "every step explains the original model's top-1 class"
     assert result.passes
-    assert result.verdict.startswith("Grad-CAM passes the sanity check")
+    assert result.verdict.startswith("Grad-CAM passes: randomising the weights destroys its map down to chance level")
 
 
 def test_the_cached_model_is_never_changed(gradcam_run):
@@ -80,8 +80,8 @@ def test_the_edge_detector_control_stays_the_same_and_fails(edges_run):
     assert [stage.spearman for stage in edges_run.stages] == pytest.approx([1.0] * 3)
     assert [stage.ssim for stage in edges_run.stages] == pytest.approx([1.0] * 3)
     assert not edges_run.passes
-    assert edges_run.verdict.startswith("Edge detector (control) FAILS the sanity check")
-    assert "do not read it as an explanation of this model" in edges_run.verdict
+    assert edges_run.verdict.startswith("Edge detector (control) FAILS: its map stays the same")
+    assert "It shows the image, not what the model learned" in edges_run.verdict
     record = edges_run.record()
     assert record["passes"] is False and record["verdict"] == edges_run.verdict
     assert [step["step"] for step in record["steps"]] == [0, 1, 2]
