@@ -23,10 +23,10 @@ def chelsea_file():
     return handle_file(str(example_photo_paths()["chelsea"]))
 
 
-def test_the_endpoint_takes_image_model_method_steps_framing(client):
+def test_the_endpoint_takes_image_model_method_steps_framing_then_seeds_and_checks(client):
     endpoints = client.view_api(return_format="dict")["named_endpoints"]
     names = [p["parameter_name"] for p in endpoints["/sanity_check"]["parameters"]]
-    assert names == ["image", "model", "method", "steps", "framing"]
+    assert names == ["image", "model", "method", "steps", "framing", "seeds", "checks"]
     assert len(endpoints["/sanity_check"]["returns"]) == 2, "gallery and correlations: the slider's state is private"
     assert not [name for name in endpoints if "lambda" in name], "a helper event leaked into the API"
 
