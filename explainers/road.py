@@ -71,7 +71,8 @@ ROAD_SCORES: dict[str, tuple[str, bool]] = {
 class RoadSettings:
     """``percentages``: the removal percentages of each curve. The paper uses 10, 20, ..., 90; the default takes every
     other one (10, 30, 50, 70, 90): half the imputations (the bulk of ROAD's cost, docs/localisation-and-road.md),
-    and the mean over them differed from the 9-point mean by ~0.01 on the benchmark's maps.
+    and the means over them differed from the 9-point means by 0.006-0.025 on the benchmark's maps (Grad-CAM and
+    Integrated Gradients on "chelsea", MobileNetV2), well inside the spread between methods.
     ``noise``: the imputation noise's standard deviation in normalised input units (the paper's 0.01)."""
 
     percentages: tuple[int, ...] = (10, 30, 50, 70, 90)
@@ -322,8 +323,9 @@ def road(
 REFERENCE_SIDE = 96
 """The side of the square image ``imputation_seconds`` times once per process (a few tens of milliseconds)."""
 SCALING = 1.2
-"""Imputation time grows as (pixels) ** SCALING: the sparse factorisation's fill-in on a 2-D grid, measured by
-benchmarks/bench_road.py between 96 and 224 pixels a side."""
+"""Imputation time grows as (pixels) ** SCALING: the sparse factorisation's fill-in on a 2-D grid (nested dissection:
+n log n fill, n^1.5 work in theory); benchmarks/bench_road.py measured exponents of 1.1-1.5 between 96 and 224 pixels
+a side on a loaded 2-core machine."""
 _timed: dict[RoadSettings, float] = {}
 _timing_lock = threading.Lock()
 
