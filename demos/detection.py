@@ -140,6 +140,8 @@ def localisation_table(manifest_file: str | None) -> str:
     scores = json.loads(Path(manifest_file).read_text()).get("detection", {}).get("localisation")
     if not scores:
         return ""
+    if "not_scored" in scores:
+        return f"**Localisation against {scores['against']}:** not scored ({scores['not_scored']})"
     rows = "\n".join(
         f"| {label} | {scores[key]:.3f} | {'higher' if higher else 'lower'} is better |"
         for key, (label, higher) in LOCALISATION_SCORES.items()

@@ -70,8 +70,9 @@ def parse_boxes(value: str | list | dict | None, image_size: tuple[int, int]) ->
 
     Accepted: ``None``, ``""`` or ``[]`` (no boxes: ``[]``); a list of ``[x1, y1, x2, y2]``; one flat box; dicts with
     ``xmin, ymin, xmax, ymax`` (what ``gradio_image_annotation`` gives), or its whole value ``{"boxes": [...]}``.
-    Boxes partly outside the image are clipped to it; one entirely outside, an empty one (``x2 <= x1``), a wrong
-    length, text that is not JSON or more than ``MAX_BOXES`` boxes are refused with a message.
+    Boxes partly outside the image are clipped to it; one entirely outside, an empty one (``x2 <= x1``), one that
+    covers no pixel centre, a wrong length, text that is not JSON or more than ``MAX_BOXES`` boxes are refused with a
+    message.
     """
     if isinstance(value, str):
         text = value.strip()
@@ -122,7 +123,13 @@ def _checked_box(item: Any, number: int, height: int, width: int) -> Box:
             f"Box {number} {shown(item)} lies entirely outside the image, which is {width} x {height} pixels "
             "(width x height): give coordinates in the image's own pixels."
         )
-    return (max(x1, 0.0), max(y1, 0.0), min(x2, float(width)), min(y2, float(height)))
+    clipped = (max(x1, 0.0), max(y1, 0.0), min(x2, float(width)), min(y2, float(height)))
+    if not _box_spans([clipped], (height, width)):
+        raise UserInputError(
+            f"Box {number} {shown(item)} covers no pixel of the image (no pixel centre x + 0.5, y + 0.5 lies in it): "
+            "make it at least a pixel wide and tall."
+        )
+    return clipped
 
 
 def _pixel_span(low: float, high: float, count: int) -> tuple[int, int]:

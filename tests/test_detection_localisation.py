@@ -10,6 +10,7 @@ import pytest
 
 from cli.main import main
 from explainers.detection import explain_box
+from explainers.detection.explain import box_localisation
 from explainers.localisation import localisation
 from hub_models.assets import DARKNET_PHOTOS
 from hub_models.errors import UserInputError
@@ -55,3 +56,11 @@ def test_the_command_line_scores_against_given_boxes(tmp_path):
     scored = json.loads(manifest.read_text())["detection"]["localisation"]
     assert scored["against"] == "your boxes" and scored["boxes"] == json.loads(marks)
     assert main(["detect", dog, "--manifest", str(manifest), "--boxes", marks, "--out", str(tmp_path / "c")]) == 2
+
+
+def test_a_detected_box_outside_the_photo_is_recorded_as_not_scored():
+    """A box in the letterbox's padding (or thinner than a pixel) has no pixel to score against: the explanation
+    still succeeds, and the record says why there are no scores."""
+    scored = box_localisation(np.ones((10, 10)), [], [12.0, 0.0, 20.0, 9.0])
+    assert scored["boxes"] == [] and "entirely outside the image, which is 10 x 10 pixels" in scored["not_scored"]
+    assert box_localisation(np.ones((10, 10)), [], [2.0, 2.0, 4.0, 4.0])["relevance_mass"] == pytest.approx(0.04)

@@ -152,3 +152,5 @@ def test_bad_boxes_get_clear_messages(value, message):
 def test_a_box_that_covers_no_pixel_centre_is_refused():
     with pytest.raises(UserInputError, match="cover no pixel"):
         localisation(np.ones(SHAPE), [(3.6, 3.6, 4.4, 4.4)])
+    with pytest.raises(UserInputError, match=r"Box 1 \[3.6, 3.6, 4.4, 4.4\] covers no pixel of the image"):
+        parse_boxes([[3.6, 3.6, 4.4, 4.4]], SHAPE)

@@ -118,9 +118,15 @@ def explain_box(
 def box_localisation(attribution: np.ndarray, marks: list[Box], detected: list[float]) -> dict[str, Any]:
     """The map's localisation scores (pointing game, relevance mass, relevance rank) against the user's ``marks``,
     or against the ``detected`` box (clipped to the image) when there are none: what the object's own box says about
-    where the map points. The record names which boxes were used."""
+    where the map points. The record names which boxes were used; a detected box that covers no pixel of the image
+    (in the letterbox's padding, or thinner than a pixel) is recorded as ``not_scored`` with the reason."""
     against = "your boxes" if marks else "the detected box"
-    used = marks or parse_boxes([detected], attribution.shape)
+    used = marks
+    if not marks:
+        try:
+            used = parse_boxes([detected], attribution.shape)
+        except UserInputError as why:  # a box in the letterbox's padding, or thinner than a pixel: no mark to score
+            return {"against": against, "boxes": [], "not_scored": str(why)}
     return {"against": against, "boxes": [list(b) for b in used], **localisation(attribution, used).as_dict()}
 
 
