@@ -157,7 +157,7 @@ def test_an_explanation_above_the_work_cap_is_refused_before_the_model_runs(smal
 def test_a_comparison_above_the_work_cap_is_refused_before_any_method_runs(small_cap, tiny_model, chelsea, calls):
     seen = calls(tiny_model.module)
     wanted = comparison_evaluations(tiny_model, ["gradcam", "rise"], "fast")
-    assert wanted == 1 + 200 + 2 * 171
+    assert wanted == 1 + 200 + 2 * (171 + 10)  # each map: faithfulness 171, ROAD 2 x 5 percentages
     with pytest.raises(UserInputError, match=f"Comparing 2 methods at their fast presets .* needs {wanted} model"):
         compare(tiny_model, chelsea, ["Grad-CAM", "RISE"], "fast")
     assert not seen
