@@ -9,7 +9,13 @@ Run from the repository root (about two minutes)::
    Insertion (20 steps) and MuFidelity (128 masks): the median of ``--repeats`` runs, per method and in total.
    Target (issue 7): <= 20 s on this 2-core machine, metrics included.
 2. Scoring one Grad-CAM map: ours against Xplique's Deletion + Insertion (same 20 steps; the scores agree to 1e-3)
-   and MuFidelity (same 128 samples).
+   and MuFidelity (same 128 samples), and ours against the model's own batched throughput
+   (``explainers.throughput.measure``, batch 16) in the same process: the efficiency, target >= 0.9 (issue 20).
+3. The default multi-model report (issue 20): the embedded MobileNetV2 and two Hub-sized CNNs (timm's resnet18 and
+   efficientnet_b0 at their default input sizes, random seeded weights: the cost does not depend on what they learnt)
+   x Grad-CAM, RISE and Integrated Gradients at their fast presets x every score (Deletion, Insertion, MuFidelity,
+   ROAD, localisation against one box), with the agreement between the models: its predicted seconds and model
+   evaluations (the cost preview), and its time. Target: within the work cap and <= 60 s on this machine.
 """
 
 from __future__ import annotations
@@ -98,17 +104,83 @@ def main() -> None:
             run()
             samples.append(time.perf_counter() - started)
         timings[name] = statistics.median(samples)
+    throughput = measure(model.module, model.preprocessing.input_size).forward_per_s
+    efficiency = settings.evaluations / timings["ours"] / throughput
     print(
         f"\nscoring one map (deletion + insertion, 20 steps; MuFidelity, 128 masks): ours {timings['ours']:.2f} s, "
-        f"xplique.metrics {timings['xplique.metrics']:.2f} s ({timings['xplique.metrics'] / timings['ours']:.1f}x)"
+        f"xplique.metrics {timings['xplique.metrics']:.2f} s ({timings['xplique.metrics'] / timings['ours']:.1f}x); "
+        f"ours runs {settings.evaluations} evaluations at {efficiency:.2f}x the model's batched throughput "
+        f"({throughput:.0f} img/s; target >= 0.9)"
     )
+    report = multi_model_report(image, args.repeats)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"total_s": total, "predicted_s": predicted, "methods": rows, "scoring_one_map_s": timings}, indent=2
+                {
+                    "total_s": total,
+                    "predicted_s": predicted,
+                    "methods": rows,
+                    "scoring_one_map_s": timings,
+                    "scoring_efficiency": efficiency,
+                    "multi_model_report": report,
+                },
+                indent=2,
             )
         )
+
+
+REPORT_MODELS = ("mobilenet_v2", "resnet18", "efficientnet_b0")
+REPORT_METHODS = ("gradcam", "rise", "integrated_gradients")
+REPORT_TARGET_SECONDS = 60.0
+FACE = [(110.0, 70.0, 360.0, 290.0)]
+"""The cat's eyes, nose and mouth on "chelsea" (451 x 300)."""
+
+
+def multi_model_report(image, repeats: int) -> dict:
+    """Section 3: the three-model report's prediction and its median time over ``repeats`` runs after a warm-up."""
+    from bench_cnn import timm_model
+
+    from explainers.compare import compare_models, plan, report_cost
+    from explainers.limits import max_model_evaluations
+    from hub_models import load_model
+
+    models = {name: load_model(None) if name == "mobilenet_v2" else timm_model(name) for name in REPORT_MODELS}
+
+    def load(spec: str):
+        return models[spec]
+
+    predicted, evaluations = report_cost(plan(list(REPORT_MODELS), list(REPORT_METHODS), load), "fast")
+
+    def run():
+        return compare_models(list(REPORT_MODELS), image, list(REPORT_METHODS), "fast", boxes=FACE, load=load)
+
+    run()  # warm-up: each model's throughput measured, first calls
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        report = run()
+        times.append(time.perf_counter() - started)
+    median = statistics.median(times)
+    print(
+        f"\n3 models x 3 methods (fast) x every score: median {median:.1f} s over {repeats} runs (target <= "
+        f"{REPORT_TARGET_SECONDS:.0f} s), predicted {predicted:.1f} s; {evaluations:,} model evaluations "
+        f"(work cap {max_model_evaluations():,})"
+    )
+    print(
+        "| model | method | explain s | scoring s | insertion | ROAD MoRF | relevance mass |\n"
+        "|---|---|---|---|---|---|---|"
+    )
+    for model in report.compared:
+        for result in model.results:
+            print(
+                f"| {model.name} | {result.explanation.method} | {result.explanation.seconds:.2f} | "
+                f"{result.scoring_seconds:.2f} | {result.scores.insertion:.3f} | {result.road.morf:.3f} | "
+                f"{result.localisation.relevance_mass:.3f} |"
+            )
+    for agreement in report.agreement:
+        print(f"agreement {agreement.method} {agreement.models}: {agreement.spearman:.3f}")
+    return {"median_s": median, "runs_s": times, "predicted_s": predicted, "evaluations": evaluations}
 
 
 if __name__ == "__main__":
