@@ -25,7 +25,10 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torch import nn
 
+from explainers.limits import check_request
+
 BASELINE = 0.0
+SCORING_ADVICE = "Score fewer maps: choose fewer methods or models."
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,12 @@ class Faithfulness:
 def target_probabilities(model: nn.Module, batch: torch.Tensor, target: int, batch_size: int) -> np.ndarray:
     """Softmax probability of ``target`` for every image of ``batch``, without gradients, in batches of at most
     ``batch_size`` split evenly (171 images at 16: eleven batches of 15-16, not ten of 16 and one of 11): a short last
-    batch costs nearly a full one's time."""
+    batch costs nearly a full one's time. Before each batch the running request may stop (its time is up, or its client
+    left: ``limits.check_request``), as an explanation's batches do."""
     scores = []
     with torch.no_grad():
         for chunk in batch.tensor_split(max(1, math.ceil(len(batch) / batch_size))):
+            check_request(f"{sum(len(s) for s in scores):,} of {len(batch):,} scoring evaluations", SCORING_ADVICE)
             logits = model(chunk.contiguous(memory_format=torch.channels_last))
             scores.append(torch.softmax(logits, dim=1)[:, target])
     return torch.cat(scores).numpy().astype(np.float64)

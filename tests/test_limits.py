@@ -80,6 +80,17 @@ def test_a_cancelled_explanation_stops_at_its_next_model_batch(warm, chelsea):
     assert time.perf_counter() - started < 15
 
 
+def test_a_cancelled_comparison_stops_while_scoring(warm, chelsea, calls):
+    """The client leaves once the (instant) edge map is made: scoring's own batches stop, well before its 181."""
+    seen = calls(warm.module)
+    with (
+        pytest.raises(RequestStopped, match=r"cancelled after .* scoring evaluations"),
+        request_limits(lambda: bool(seen)),
+    ):
+        compare(warm, chelsea, ["edges"], "fast")
+    assert 1 <= len(seen) <= 2, "one batch: the top-1 class, then the first scoring batch at most"
+
+
 def test_a_nested_request_keeps_the_outer_clock_and_nothing_is_limited_outside_one(monkeypatch):
     monkeypatch.setenv("XAI_REQUEST_SECONDS", "0.1")
     with request_limits():
