@@ -35,14 +35,20 @@ def overlay_figure(
     title: str,
     alpha: float = 0.55,
     crop_box: Sequence[int] | None = None,
+    marks: Sequence[Sequence[float]] = (),
 ) -> np.ndarray:
     """The image with the map drawn over it and a labelled colour bar, as an RGB uint8 array.
 
     ``crop_box``: the part of the photo the model saw, ``(left, top, right, bottom)`` in photo pixels (an
     ``Explanation``'s ``crop_box``). The map is drawn only inside it, outlined, and scaled to its values there; the
     rest of the photo is dimmed, so nothing the model never saw looks explained. None: the whole photo.
+    ``marks``: boxes the user drew around the object (x1, y1, x2, y2 in photo pixels), outlined dashed: what the
+    localisation scores measured the map against.
     """
-    return _figure_rgb(_overlay(image, attribution, title, alpha, crop_box)[0])
+    figure, axes = _overlay(image, attribution, title, alpha, crop_box)
+    for box in marks:
+        _outline(axes, box, "--")
+    return _figure_rgb(figure)
 
 
 def box_overlay_figure(
@@ -50,10 +56,17 @@ def box_overlay_figure(
 ) -> np.ndarray:
     """``overlay_figure`` with the explained box (x1, y1, x2, y2 in image pixels) outlined over the map."""
     figure, axes = _overlay(image, attribution, title, alpha)
+    _outline(axes, box)
+    return _figure_rgb(figure)
+
+
+def _outline(axes: Axes, box: Sequence[float], style: str = "-") -> None:
+    """A box (x1, y1, x2, y2 in image pixels) drawn in the box colour over a dark halo, visible on any map."""
     x1, y1, x2, y2 = box
     for colour, width in ((BOX_HALO, 4.0), (BOX_COLOUR, 2.0)):
-        axes.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=colour, linewidth=width))
-    return _figure_rgb(figure)
+        axes.add_patch(
+            Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, edgecolor=colour, linewidth=width, linestyle=style)
+        )
 
 
 def _overlay(

@@ -9,6 +9,7 @@ MP4, the arrays ``.npz``, metrics JSON). The slider's per-frame PNGs go into a `
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,7 @@ def save_explanation(
     bundle: str | None = None,
     readme: bool = True,
     prefix: str = "",
+    marks: Sequence[Sequence[float]] = (),
 ) -> SavedExplanation:
     """Writes one explanation as every entry point offers it: ``<key>_<class>_`` or ``<key>_box<id>_`` followed by
     ``overlay.png`` (the map over the image; a box outlined; outside a classifier's crop the photo dimmed),
@@ -92,7 +94,8 @@ def save_explanation(
     ``title``: the overlay's title instead of ``explanation_title``. ``bundle``: also a README (what the files are,
     how to replay them) and a zip of the folder by that name, the app's "download all"; ``readme=False``: no README
     either (a caller that bundles several explanations at the end). ``prefix``: before every file's name (several
-    models' explanations of the same class in one folder).
+    models' explanations of the same class in one folder). ``marks``: the user's boxes, outlined on a classifier's
+    overlay.
     """
     title = title or explanation_title(explanation)
     if explanation.task == "detection":
@@ -102,7 +105,7 @@ def save_explanation(
         replay = detect_command
     else:
         stem = f"{prefix}{explanation.method_key}_{explanation.target}"
-        overlay = overlay_figure(image, explanation.attribution, title, crop_box=explanation.crop_box)
+        overlay = overlay_figure(image, explanation.attribution, title, crop_box=explanation.crop_box, marks=marks)
         record = manifest(model, image, explanation)
         replay = explain_command
     files = {
@@ -254,7 +257,9 @@ def write_comparison(
             title = f"{explanation.method} for {explanation.target_label!r}"  # short: the gallery's pictures are small
             if label:
                 title = f"{label}: {title}"
-            saved = save_explanation(folder, model.loaded, image, explanation, title=title, readme=False, prefix=prefix)
+            saved = save_explanation(
+                folder, model.loaded, image, explanation, title=title, readme=False, prefix=prefix, marks=report.boxes
+            )
             gallery.append((str(saved.files["overlay"]), compare_caption(result, label)))
     first = report.compared[0].results[0].explanation if report.compared else None
     record = {
