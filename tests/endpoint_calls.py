@@ -16,8 +16,18 @@ CHEAP_CALLS: dict[str, dict[str, Any]] = {
         "preset": "fast",
         "sort_by": "insertion",
         "framing": "crop",
+        "boxes": "[[10, 10, 200, 200]]",
+        "more_models": [],
     },
-    "/sanity_check": {"image": None, "model": "", "method": "Grad-CAM", "steps": 1, "framing": "crop"},
+    "/sanity_check": {
+        "image": None,
+        "model": "",
+        "method": "Grad-CAM",
+        "steps": 1,
+        "framing": "crop",
+        "seeds": 2,
+        "checks": ["cascade"],
+    },
     # tests/keras_repos.py's timm/mobilenetv3_small_050.lamb_in1k (test_api_reference builds it first)
     "/cross_check": {
         "image": None,
@@ -34,6 +44,7 @@ CHEAP_CALLS: dict[str, dict[str, Any]] = {
         "params": FAST,
         "letterbox": True,
         "threshold": 0.01,  # the slider's least: a photo has a box 0 to explain
+        "boxes": "",
     },
     "/mlp_train": {
         "dataset": "iris",
