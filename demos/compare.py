@@ -164,7 +164,7 @@ def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:
             cost = gr.Markdown(elem_id="cmp-cost")
             run = gr.Button("Compare", variant="primary", elem_id="cmp-run")
         with gr.Column(scale=8):
-            top = gr.Markdown(elem_id="cmp-models")
+            top = gr.Markdown(label="Each model's top-5", elem_id="cmp-models")
             gallery = gr.Gallery(
                 label="Best first", columns=3, height="auto", object_fit="contain", elem_id="cmp-gallery"
             )
