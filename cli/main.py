@@ -8,6 +8,8 @@
     python -m explainers lstm [--series NAME | --csv FILE] [--params JSON] [--sequence N] --out DIR
     python -m explainers cross-check IMAGE [--model timm/ID] [--methods A,B] [--framing F] --out DIR
     python -m explainers compare IMAGE_OR_FOLDER [--models A,B,C] [--methods X,Y] [--boxes JSON] --out DIR
+    python -m explainers sanity IMAGE_OR_FOLDER [--model ID] [--method NAME] [--steps N] [--seeds N] [--checks a,b]
+                                --out DIR
 
 Each image gets a folder ``DIR/<image name>/`` with the files the app offers for download (overlay PNG, raw map
 ``.npy``, manifest JSON) and a README.txt with the command that reproduces it. A mistake in the call (a missing file,
@@ -30,6 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from cli import compare as compare_command
+from cli import sanity as sanity_command
 from explainers.base import Method, ProgressFn
 from explainers.cross_framework import DEFAULT_CROSS_METHODS, DEFAULT_TIMM_MODEL, cross_check, load_pair
 from explainers.detection import DETECTION_METHODS, explain_box
@@ -316,8 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     cross.set_defaults(run=run_cross_check)
 
     compared = compare_command.add_parser(commands)
+    sanity = sanity_command.add_parser(commands)
 
-    for sub in (explain, detect, mlp, lstm, cross, compared):
+    for sub in (explain, detect, mlp, lstm, cross, compared, sanity):
         sub.add_argument("--out", type=Path, required=True, help="the folder to write into (created if missing)")
     return parser
 

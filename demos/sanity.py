@@ -1,7 +1,8 @@
 """The sanity check section: randomise the model from the top down and watch whether a method's map changes.
 
-Wiring only: the check comes from ``explainers.sanity``, pictures from ``outputs.sanity_render``, files from
-``outputs.files``. Every step is computed in one run; the step slider only switches between the pictures.
+Wiring only: the checks come from ``explainers.sanity_report``, the pictures and files from
+``outputs.results.write_sanity`` (which ``python -m explainers sanity`` writes too). Every step is computed in one
+run; the step slider only switches between the pictures.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ from demos.result_cache import cached_result
 from demos.scrubber import frame_at, slider_over
 from explainers.runtime import within_memory_budget
 from explainers.sanity import STEPS
-from explainers.sanity_report import CHECKS, describe_cost, sanity_report
+from explainers.sanity_report import CHECKS, DEFAULT_CHECKS, describe_cost, sanity_report
 from explainers.sanity_stats import SEEDS
 from hub_models import load_model
 from hub_models.device import gpu_task
 from hub_models.framing import DEFAULT_FRAMING, check_framing
-from outputs.export import sanity_command, write_bundle
-from outputs.files import new_result_folder, write_json, write_npz, write_png
-from outputs.sanity_render import similarity_plot, stage_caption, step_overlays
+from outputs.files import new_result_folder
+from outputs.results import write_sanity
 
 DEFAULT_METHOD = "Grad-CAM"
 PARAMS = {"preset": "fast"}
-"""Every method runs at its fast preset (seed 0 for the stochastic ones): the check needs steps + 1 runs."""
+"""Every method runs at its fast preset (seed 0 for the stochastic ones): a report makes 1 + steps x seeds maps and
+more (``describe_cost`` counts them)."""
 DRAWING = 0.85
 """The share of the progress bar for the explanations; the rest is drawing."""
 DRAWING_SECONDS_PER_STEP = 0.2
@@ -63,9 +64,10 @@ def sanity_check(
     checks: Any = None,
     progress: gr.Progress = gr.Progress(),
 ) -> tuple[list[tuple[str, str]], dict[str, Any], list[str], dict[str, str]]:
-    """Randomises the model's layers from the top down in ``steps`` stages and explains the image with ``method``
-    (fast preset) before and after each (cascading randomisation), the image framed as ``framing`` says ("crop" or
-    "whole image", as on the CNN tab): a gallery of one captioned overlay per step and the correlations record; for
+    """Randomises the model's layers from the top down in ``steps`` stages, ``seeds`` times, and explains the image
+    with ``method`` (fast preset) before and after each (cascading randomisation), then runs the other ``checks``
+    (blank: ``DEFAULT_CHECKS``), the image framed as ``framing`` says ("crop" or "whole image", as on the CNN tab):
+    a gallery of one captioned overlay per step and the correlations record; for
     the page, not the API, the step pictures for the slider and the verdict, plot and download files."""
     framing = check_framing(framing)
     photo = uploaded_image(image)
@@ -82,38 +84,13 @@ def sanity_check(
         progress=lambda done, text: progress(DRAWING * done, text),
         framing=framing,
     )
-    result = report.cascade
-    progress(DRAWING, desc=f"drawing {len(result.stages)} maps")
-    folder = new_result_folder()
-    stem = f"sanity_{result.method_key}"
-    frames = [
-        str(write_png(folder, f"{stem}_step{index:02d}", overlay))
-        for index, overlay in enumerate(step_overlays(photo, result))
-    ]
-    record = report.record()
-    steps_done = len(result.stages) - 1
-    view = {
-        "verdict": "\n\n".join(
-            f"#### {CHECKS[key]}: {v.word}\n{v.text}" for key, v in zip(report.checks, report.verdicts, strict=True)
-        ),
-        "plot": str(write_png(folder, f"{stem}_similarity", similarity_plot(result))),
-        "record": str(write_json(folder, f"{stem}_correlations", record)),
-        "maps": str(write_npz(folder, f"{stem}_maps", {f"step{s.step}": s.attribution for s in result.stages})),
-    }
-    view["bundle"] = str(
-        write_bundle(
-            folder,
-            f"a sanity check of {result.method}",
-            [
-                sanity_command(
-                    model or "", result.method, steps_done, framing, seeds=result.seeds, checks=",".join(report.checks)
-                )
-            ],
-            "sanity_results",
-        )
+    progress(DRAWING, desc=f"drawing {len(report.cascade.stages)} maps")
+    saved = write_sanity(new_result_folder(), photo, report, model or "")
+    view = {name: str(path) for name, path in saved.files.items()}
+    view["verdict"] = "\n\n".join(
+        f"#### {CHECKS[key]}: {v.word}\n{v.text}" for key, v in zip(report.checks, report.verdicts, strict=True)
     )
-    gallery = [(frame, stage_caption(stage, steps_done)) for frame, stage in zip(frames, result.stages, strict=True)]
-    return gallery, record, frames, view
+    return saved.gallery, report.record(), saved.frames, view
 
 
 def show_result(frames: list[str], view: dict[str, str]) -> tuple[Any, ...]:
@@ -156,8 +133,9 @@ def build(app: gr.Blocks) -> None:
             )
             checks = gr.CheckboxGroup(
                 [(name, key) for key, name in CHECKS.items()],
-                value=[],
-                label="Checks (none ticked: every check that is cheap for the method)",
+                value=list(DEFAULT_CHECKS),
+                label="Checks (Smooth MPRT repairs the test for noisy maps such as Integrated Gradients'; it costs "
+                "more, see below)",
                 elem_id="sanity-checks",
             )
             cost = gr.Markdown(elem_id="sanity-cost")

@@ -96,21 +96,33 @@ def sanity_command(
     method: str,
     steps: int,
     framing: str = "crop",
-    url: str = "http://127.0.0.1:7860",
     seeds: int = 3,
-    checks: str = "",
+    checks: Sequence[str] = (),
+    image: str = IMAGE_PLACEHOLDER,
+    out: str = "reproduced",
 ) -> str:
-    """The call to the running app's ``/sanity_check`` that repeats a sanity report (image, model, method, steps,
-    framing, seeds, checks)."""
-    image, model, method, framing, url, checks_text = (
-        json.dumps(text) for text in (IMAGE_PLACEHOLDER, model, method, framing, url, checks)
+    """The CLI call that repeats a sanity report (``/sanity_check``): the same model (blank: the embedded default),
+    method, steps, framing, seeds and checks (none: the default checks)."""
+    chosen = ["--model", model] if model else []
+    chosen += ["--checks", ",".join(checks)] if checks else []
+    return shlex.join(
+        [
+            *CLI,
+            "sanity",
+            image,
+            *chosen,
+            "--method",
+            method,
+            "--steps",
+            str(steps),
+            "--seeds",
+            str(seeds),
+            "--framing",
+            framing,
+            "--out",
+            out,
+        ]
     )
-    call = (
-        "from gradio_client import Client, handle_file; "
-        f"print(Client({url}).predict(handle_file({image}), {model}, {method}, {steps}, {framing}, {seeds}, "
-        f'{checks_text}.split(",") if {checks_text} else [], api_name="/sanity_check"))'
-    )
-    return shlex.join(["python", "-c", call])
 
 
 def write_readme(folder: Path, title: str, commands: Sequence[str], summary: Sequence[str] = ()) -> Path:

@@ -23,6 +23,7 @@ from explainers.cross_framework import CrossCheck
 from explainers.lstm_training import PARAMS as LSTM_PARAMS
 from explainers.lstm_training import LstmRun
 from explainers.mlp_dynamics import MlpRun
+from explainers.sanity_report import CHECKS, SanityReport
 from explainers.versions import package_versions
 from hub_models.loaded_model import FrozenModel
 from outputs.animation import write_animation
@@ -34,6 +35,7 @@ from outputs.export import (
     compare_command,
     detect_command,
     explain_command,
+    sanity_command,
     write_bundle,
     write_readme,
 )
@@ -41,6 +43,7 @@ from outputs.files import write_json, write_npy, write_npz, write_png
 from outputs.lstm_render import epochs_figure
 from outputs.manifest import manifest
 from outputs.render import box_overlay_figure, overlay_figure
+from outputs.sanity_render import similarity_plot, stage_caption, step_overlays
 
 MLP_FPS = 6
 LSTM_FPS = 8
@@ -300,3 +303,66 @@ def write_comparison(
 def safe_stem(name: str) -> str:
     """A model's name as a file-name part: letters, digits, dots and dashes; the rest becomes "-"."""
     return "".join(c if c.isalnum() or c in ".-" else "-" for c in name).strip("-") or "model"
+
+
+@dataclass(frozen=True)
+class SavedSanity:
+    """A sanity report's files (``plot``, ``record``, ``maps``, ``bundle``), one overlay per cascade step in order
+    (``frames``, the slider's pictures) and the gallery as (overlay, caption)."""
+
+    files: dict[str, Path]
+    frames: list[str]
+    gallery: list[tuple[str, str]]
+
+
+def sanity_summary(report: SanityReport) -> list[str]:
+    """The README's first lines: the overall outcome, then every check's verdict in words, one line each."""
+    outcome = "passes" if report.passes else "does not pass"
+    lines = [
+        f"{report.cascade.method} {outcome} the sanity report (every check passes or is inconclusive, one passes)."
+    ]
+    return lines + [
+        f"{CHECKS[key]}: {verdict.word}. {verdict.text}"
+        for key, verdict in zip(report.checks, report.verdicts, strict=True)
+    ]
+
+
+def write_sanity(
+    folder: Path,
+    image: np.ndarray,
+    report: SanityReport,
+    model_spec: str,
+    image_path: Path | None = None,
+) -> SavedSanity:
+    """Writes a sanity report as the Sanity section and ``python -m explainers sanity`` offer it:
+    ``sanity_<method>_stepNN.png`` (the first seed's map over the image after each step), ``..._similarity.png`` (the
+    curves with the chance bands), ``..._correlations.json`` (``SanityReport.record``: every check's numbers and
+    verdict), ``..._maps.npz`` (one map per step) and a zip whose README opens with the verdicts and names the
+    command that repeats the report (``model_spec``: what the user asked for; blank: the embedded default)."""
+    result = report.cascade
+    stem = f"sanity_{result.method_key}"
+    steps = len(result.stages) - 1
+    frames = [
+        str(write_png(folder, f"{stem}_step{index:02d}", overlay))
+        for index, overlay in enumerate(step_overlays(image, result))
+    ]
+    files = {
+        "plot": write_png(folder, f"{stem}_similarity", similarity_plot(result)),
+        "record": write_json(folder, f"{stem}_correlations", report.record()),
+        "maps": write_npz(folder, f"{stem}_maps", {f"step{s.step}": s.attribution for s in result.stages}),
+    }
+    source = "an uploaded image" if image_path is None else image_path.name
+    command = sanity_command(
+        model_spec,
+        result.method,
+        steps,
+        result.framing,
+        result.seeds,
+        report.checks,
+        IMAGE_PLACEHOLDER if image_path is None else str(image_path.resolve()),
+    )
+    files["bundle"] = write_bundle(
+        folder, f"a sanity report of {result.method} on {source}", [command], "sanity_results", sanity_summary(report)
+    )
+    gallery = [(frame, stage_caption(stage, steps)) for frame, stage in zip(frames, result.stages, strict=True)]
+    return SavedSanity(files, frames, gallery)

@@ -143,8 +143,18 @@ def test_identical_maps_score_one_and_a_blank_map_scores_zero():
 def test_cost_preview_counts_the_original_and_every_step(tiny_model):
     text = describe_cost(tiny_model, "Grad-CAM", {"preset": "fast"}, 3, 3, "cascade")
     assert text.startswith("Grad-CAM, 10 runs (cascade 10 (original + 3 steps x 3 seeds)): about 10 model evaluations")
-    drawn = describe_cost(tiny_model, "edges", {}, 3, 2, "cascade,random_logit", overhead_per_run=1.0)
-    assert drawn.endswith("about 0 model evaluations, about 7.0 s here."), "the caller's drawing time, once per map"
+    drawn = describe_cost(tiny_model, "edges", {}, 3, 2, "cascade,random_logit", drawing_per_step=1.0)
+    assert "about 0 model evaluations, about 4.0 s here." in drawn, "the caller's drawing, once per step's picture"
+    assert drawn.endswith("Ticking Smooth MPRT adds 30 runs (about 0.0 s)."), "the one costly check, named"
+
+
+def test_the_default_report_leaves_smooth_mprt_to_the_user_and_shows_its_cost_when_chosen(tiny_model):
+    default = describe_cost(tiny_model, "Grad-CAM", {"preset": "fast"}, 5, 3)
+    assert default.startswith("Grad-CAM, 19 runs (cascade 16 (original + 5 steps x 3 seeds), random logit 3, ")
+    assert "Efficient MPRT 0 (it reads the cascade's maps)" in default and "adds 40 runs" in default
+    chosen = describe_cost(tiny_model, "Grad-CAM", {"preset": "fast"}, 5, 3, ["cascade", "smooth_mprt"])
+    assert chosen.startswith("Grad-CAM, 56 runs (cascade 16 (original + 5 steps x 3 seeds), Smooth MPRT 40 (10 noisy")
+    assert "Ticking" not in chosen
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import torch
 from explainers.mprt import efficient_score, input_explainer, smooth_similarity, smoothed_map
 from explainers.random_logit import logit_similarity, other_class
 from explainers.registry import get_method
-from explainers.sanity_report import parse_checks, sanity_report
+from explainers.sanity_report import CHECKS, DEFAULT_CHECKS, parse_checks, sanity_report
 from explainers.sanity_stats import Spread, randomisation_verdict
 from hub_models import LoadedModel, Preprocessing
 from hub_models.errors import UserInputError
@@ -133,7 +133,11 @@ def test_the_verdict_rule_identity_chance_band_and_pass():
 
 
 def test_the_report_is_reproducible_and_its_chance_band_has_every_pair(tiny_model, chelsea):
-    runs = [sanity_report(tiny_model, chelsea, "Saliency", steps=2, seeds=3, samples=3, seed=s) for s in (0, 0, 5)]
+    every = ",".join(CHECKS)
+    runs = [
+        sanity_report(tiny_model, chelsea, "Saliency", steps=2, seeds=3, checks=every, samples=3, seed=s)
+        for s in (0, 0, 5)
+    ]
     first, again, other = (run.record() for run in runs)
     for record in (first, again, other):
         for step in record["steps"]:
@@ -158,8 +162,9 @@ def test_bad_inputs_get_a_clear_message(tiny_model, chelsea, kwargs, message):
         sanity_report(tiny_model, chelsea, "Saliency", steps=1, **kwargs)
 
 
-def test_checks_parse_by_key_or_name():
+def test_checks_parse_by_key_or_name_and_the_default_runs_the_checks_that_reuse_the_cascade():
     assert parse_checks("random logit, Cascade") == ("cascade", "random_logit")
+    assert DEFAULT_CHECKS == ("cascade", "efficient_mprt", "random_logit"), "Smooth MPRT only when asked for"
     assert parse_checks(["smooth-mprt"]) == ("smooth_mprt",)
     assert parse_checks("") is None
 
@@ -167,7 +172,8 @@ def test_checks_parse_by_key_or_name():
 @pytest.fixture(scope="module")
 def reports(mobilenet, chelsea):
     return {
-        m: sanity_report(mobilenet, chelsea, m, {"preset": "fast"}, steps=2, seeds=3) for m in ("edges", "Grad-CAM")
+        m: sanity_report(mobilenet, chelsea, m, {"preset": "fast"}, steps=2, seeds=3, checks=list(CHECKS))
+        for m in ("edges", "Grad-CAM")
     }
 
 
