@@ -29,10 +29,10 @@ from scipy.stats import spearmanr
 from skimage.metrics import structural_similarity
 from torch import nn
 
-from explainers.base import Explanation, Param, ProgressFn
+from explainers.base import Explanation, Method, Param, ProgressFn
 from explainers.explain import explain
-from explainers.limits import check_work
-from explainers.presets import machine_of
+from explainers.limits import check_work, max_model_evaluations
+from explainers.presets import Machine, all_params, machine_of, sized_count
 from explainers.registry import get_method, parse_params, validate_params
 from explainers.sanity_stats import (
     IDENTITY_TOLERANCE,
@@ -44,6 +44,7 @@ from explainers.sanity_stats import (
     pairwise,
     randomisation_verdict,
 )
+from explainers.throughput import Throughput
 from explainers.versions import package_versions
 from hub_models.errors import UserInputError
 from hub_models.framing import DEFAULT_FRAMING, check_framing
@@ -347,6 +348,29 @@ def check_steps(
     return steps, blocks
 
 
+def report_params(
+    spec: Method, params: str | dict[str, Any] | None, runs: int, machine: Callable[[], Machine]
+) -> dict[str, Any]:
+    """The method's parameters for ``runs`` maps of one check or report: ``params`` validated (a preset's counts
+    sized to ``machine()``), then, when they were left to the preset and ``runs`` maps of them would pass the work
+    cap, each sized count cut to the largest that fits ``cap / runs`` evaluations per map.
+
+    Why: a preset sizes *one* map to a time on this machine; on a large GPU RISE's fast preset reaches its 3,000
+    masks, and a default report's 19 maps of it (57,000 evaluations) would be refused by the 20,000 cap although it
+    takes seconds there. Counts the user gave are theirs: the cap refuses them with its message instead.
+    """
+    given = parse_params(params)
+    values = validate_params(spec, given, machine)
+    cap = max_model_evaluations()
+    sized = [param for param in all_params(spec) if param.sized and param.name not in given]
+    if not cap or not sized or runs * spec.cost(values, machine().input_size).evaluations <= cap:
+        return values
+    counting = Machine(Throughput(1.0, 1.0), machine().input_size)  # its "seconds" are model evaluations
+    for param in sized:
+        values[param.name] = sized_count(spec, param, values, cap / runs, counting)
+    return values
+
+
 def cascade_runs(steps: Any, seeds: Any) -> int:
     """How many maps the cascade makes: the original, then every step for every seed."""
     return 1 + STEPS.check(steps, "Sanity check") * SEEDS.check(seeds, "Sanity check")
@@ -383,7 +407,7 @@ def cascading_randomisation(
     runs = cascade_runs(steps, seeds)
     # The preset is sized once, on the original model: every step repeats the same counts, and a randomised copy is
     # never measured.
-    values = validate_params(spec, parse_params(params), machine_of(model))
+    values = report_params(spec, params, runs, machine_of(model))
     one = spec.cost(values, model.preprocessing.input_size)
     check_work(
         runs * one.evaluations,

@@ -27,9 +27,10 @@ from explainers.mprt import (
     smooth_result,
     smoothed_map,
 )
+from explainers.presets import machine_of
 from explainers.random_logit import RandomLogitResult, logit_similarity, other_class
 from explainers.registry import get_method
-from explainers.sanity import STEPS, SanityResult, cascade_runs, cascading_randomisation
+from explainers.sanity import STEPS, SanityResult, cascade_runs, cascading_randomisation, report_params
 from explainers.sanity_stats import SEED_STRIDE, SEEDS, RunCounter, Spread, Verdict
 from hub_models.errors import UserInputError
 from hub_models.framing import DEFAULT_FRAMING, check_framing
@@ -126,7 +127,7 @@ def describe_cost(
     Without Smooth MPRT it also says what ticking it would add, since that is the one check that multiplies the
     report's cost (``DEFAULT_CHECKS``)."""
     planned = plan(steps, seeds, checks, samples)
-    one = estimate(model, method, params)
+    one = estimate(model, method, report_params(get_method(method), params, planned.total, machine_of(model)))
     parts = [f"cascade {planned.runs['cascade']} (original + {planned.steps} steps x {planned.seeds} seeds)"]
     if "smooth_mprt" in planned.runs:
         parts.append(
@@ -215,7 +216,7 @@ def sanity_report(
     spec = get_method(method)
     framing = check_framing(framing)
     planned = plan(steps, seeds, checks, samples)
-    one = estimate(model, method, params)
+    one = estimate(model, method, report_params(spec, params, planned.total, machine_of(model)))
     counts = ", ".join(f"{CHECKS[key]} {count}" for key, count in planned.runs.items())
     check_work(
         planned.total * one.cost.evaluations,
@@ -257,7 +258,7 @@ def sanity_report(
         image,
         spec.key,
         target,
-        params,
+        one.params,
         planned.steps,
         seed,
         framing=framing,

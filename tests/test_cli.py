@@ -99,6 +99,9 @@ def test_replaying_on_another_picture_is_refused(chelsea_path, tmp_path, capsys)
         (["compare", "{chelsea}", "--boxes", "[[10, 20, 5, 40]]"], "needs x2 > x1 and y2 > y1"),
         (["compare", "{chelsea}", "--models", "a/b,c/d,e/f,g/h"], "at most 3 models"),
         (["compare", "{chelsea}", "--sort-by", "beauty"], "Unknown score 'beauty'"),
+        (["sanity", "{chelsea}", "--checks", "cascade,vibes"], "Unknown sanity check 'vibes'"),
+        (["sanity", "{chelsea}", "--seeds", "1"], "'seeds' must be between 2 and 8; got 1"),
+        (["sanity", "{chelsea}", "--steps", "three"], "--steps must be a number, got 'three'"),
     ],
 )
 def test_user_mistakes_are_one_line_and_status_2(argv, message, chelsea_path, tmp_path, capsys):
@@ -174,3 +177,19 @@ def test_the_download_all_bundle_zips_the_files_with_a_readme(tmp_path):
         readme = archive.read("README.txt").decode()
     assert command == "python -m explainers explain IMAGE --manifest manifest.json --out reproduced"
     assert command in readme and "  map.npy" in readme and "rgb_sha256" in readme
+
+
+def test_sanity_writes_the_sections_files_with_the_verdicts_and_the_command_on_top(chelsea_path, tmp_path):
+    argv = ["sanity", str(chelsea_path), "--method", "edges", "--steps", "1", "--seeds", "2"]
+    assert main([*argv, "--checks", "cascade,random_logit", "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "chelsea"
+    names = {p.name for p in folder.iterdir()}
+    assert {"sanity_edges_step00.png", "sanity_edges_step01.png", "sanity_edges_similarity.png"} <= names
+    assert {"sanity_edges_correlations.json", "sanity_edges_maps.npz", "README.txt", "sanity_results.zip"} <= names
+    record = json.loads((folder / "sanity_edges_correlations.json").read_text())
+    assert list(record["checks"]) == ["cascade", "random_logit"] and record["passes"] is False
+    readme = (folder / "README.txt").read_text().splitlines()
+    assert readme[2].startswith("Edge detector (control) does not pass")
+    assert readme[3].startswith("cascading randomisation: FAILS.") and readme[4].startswith("random logit: FAILS.")
+    command = f"python -m explainers sanity {chelsea_path.resolve()} --checks cascade,random_logit --method"
+    assert f"  {command} 'Edge detector (control)' --steps 1 --seeds 2 --framing crop --out reproduced" in readme

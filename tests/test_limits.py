@@ -21,7 +21,9 @@ from explainers.limits import RequestStopped, check_request, max_model_evaluatio
 from explainers.lstm_training import LstmSettings, forecast_data, train_lstm
 from explainers.mlp_dynamics import settings_from, train_mlp
 from explainers.presets import Machine
-from explainers.sanity import STEPS, cascading_randomisation
+from explainers.sanity import STEPS, cascading_randomisation, report_params
+from explainers.sanity_report import plan
+from explainers.sanity_stats import SEEDS
 from explainers.throughput import Throughput
 from explainers.training import TrainingSettings, fit
 from hub_models.detectors import cached_detectors, load_detector
@@ -145,9 +147,12 @@ def test_every_preset_comparison_and_default_sanity_check_fits_the_default_work_
     for preset in ("fast", "default"):
         cost = sum(m.cost(values(m, preset), (224, 224)).evaluations for m in METHODS.values())
         assert cost + len(METHODS) * 171 <= cap, "every method compared, scoring included"
+    runs = plan(STEPS.default, SEEDS.default, None).total  # the default sanity report, at the fast preset
+    assert runs == 1 + STEPS.default * SEEDS.default + SEEDS.default, "the cascade's maps and random logit's"
+    machine = lambda: Machine(Throughput(1e12, 1e12), (224, 224))  # noqa: E731
     for method in METHODS.values():
-        runs = STEPS.default + 1  # the sanity check runs the fast preset
-        assert runs * method.cost(values(method, "fast"), (224, 224)).evaluations <= cap
+        fitted = report_params(method, {"preset": "fast"}, runs, machine)
+        assert runs * method.cost(fitted, (224, 224)).evaluations <= cap, method.name
 
 
 @pytest.fixture
@@ -176,11 +181,12 @@ def test_a_comparison_above_the_work_cap_is_refused_before_any_method_runs(small
 
 def test_a_sanity_check_above_the_work_cap_is_refused_before_it_starts(small_cap, tiny_model, chelsea, calls):
     seen = calls(tiny_model.module)
-    with pytest.raises(UserInputError, match=r"sanity check of RISE \(4 runs.*needs 104 model evaluations"):
-        cascading_randomisation(tiny_model, chelsea, "RISE", params={"nb_samples": 26}, steps=3)
+    """1 + 3 steps x 2 seeds = 7 maps: 15 masks each is 105 evaluations, 14 is 98."""
+    with pytest.raises(UserInputError, match=r"sanity check of RISE \(7 runs.*needs 105 model evaluations"):
+        cascading_randomisation(tiny_model, chelsea, "RISE", params={"nb_samples": 15}, steps=3, seeds=2)
     assert not seen
-    result = cascading_randomisation(tiny_model, chelsea, "RISE", params={"nb_samples": 25}, steps=3)
-    assert len(result.stages) == 4
+    result = cascading_randomisation(tiny_model, chelsea, "RISE", params={"nb_samples": 14}, steps=3, seeds=2)
+    assert len(result.stages) == 4 and result.seeds == 2
 
 
 def test_a_box_explanation_above_the_work_cap_is_refused_before_the_detector_runs(small_cap, yolo, chelsea, calls):

@@ -12,15 +12,18 @@ from fake_hub import TIMM_IMAGENET, TRANSFORMERS
 from torch import nn
 
 from explainers import explain
+from explainers.presets import Machine
+from explainers.registry import get_method
 from explainers.sanity import (
     cascade_stages,
     cascading_randomisation,
     parameter_blocks,
     randomise,
+    report_params,
     similarity,
 )
 from explainers.sanity_report import describe_cost
-from explainers.throughput import _measured
+from explainers.throughput import Throughput, _measured
 from hub_models import load_model
 from hub_models.errors import UserInputError
 from outputs.sanity_render import similarity_plot, step_overlays
@@ -172,3 +175,14 @@ def test_bad_inputs_get_a_clear_message(tiny_model, method, steps, message):
     image = np.zeros((32, 32, 3), dtype=np.uint8)
     with pytest.raises(UserInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         cascading_randomisation(tiny_model, image, method, steps=steps)
+
+
+def test_a_presets_counts_shrink_to_fit_a_report_into_the_work_cap_but_given_counts_do_not(monkeypatch):
+    """On a machine so fast that RISE's fast preset reaches 3,000 masks, 19 maps of it would pass the 20,000 cap."""
+    monkeypatch.setenv("XAI_PRESETS", "sized")
+    monkeypatch.delenv("XAI_MAX_MODEL_EVALUATIONS", raising=False)
+    rise = get_method("RISE")
+    machine = lambda: Machine(Throughput(1e12, 1e12), (224, 224))  # noqa: E731
+    assert report_params(rise, {"preset": "fast"}, 1, machine)["nb_samples"] == 3000
+    assert report_params(rise, {"preset": "fast"}, 19, machine)["nb_samples"] == 1000, "20,000 / 19 = 1,052"
+    assert report_params(rise, {"preset": "fast", "nb_samples": 3000}, 19, machine)["nb_samples"] == 3000
