@@ -14,17 +14,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 from scipy.stats import spearmanr
 
 from explainers.base import Cost, Explanation, ProgressFn
 from explainers.explain import estimate, explain
-from explainers.faithfulness import Faithfulness, FaithfulnessSettings, faithfulness
+from explainers.faithfulness import (
+    Faithfulness,
+    FaithfulnessSettings,
+    faithfulness_inputs,
+    faithfulness_scores,
+    target_probabilities,
+)
 from explainers.families import methods_for
 from explainers.limits import RequestStopped, check_work
 from explainers.localisation import LOCALISATION_SCORES, Box, Localisation, localisation
 from explainers.presets import machine_of
 from explainers.registry import METHODS, PRESETS, get_method, validate_params
-from explainers.road import ROAD_SCORES, Road, RoadSettings, imputation_seconds, road
+from explainers.road import ROAD_SCORES, Road, RoadSettings, imputation_seconds, road_inputs, road_scores
 from explainers.throughput import measure
 from hub_models.cache import load_model, normalise_spec
 from hub_models.errors import UserInputError, shown
@@ -259,6 +266,28 @@ def report_cost(
     return seconds, evaluations
 
 
+def scored(
+    model: LoadedModel,
+    inputs: torch.Tensor,
+    target: int,
+    attribution: np.ndarray,
+    settings: FaithfulnessSettings = FaithfulnessSettings(),
+    road_settings: RoadSettings = RoadSettings(),
+    seed: int = 0,
+) -> tuple[Faithfulness, Road]:
+    """One map's faithfulness and ROAD scores, every image both need (curves, MuFidelity's samples, ROAD's imputed
+    images) sent through the model in one stream of even batches: the model's own batched throughput."""
+    perturbed = faithfulness_inputs(inputs, attribution, settings, seed)
+    imputed = road_inputs(inputs, attribution, road_settings, seed)
+    batch = torch.cat([perturbed.batch, imputed])
+    probabilities = target_probabilities(model.module, batch, target, settings.batch_size)
+    split = len(perturbed.batch)
+    return (
+        faithfulness_scores(probabilities[:split], perturbed, attribution, settings),
+        road_scores(probabilities[split:], road_settings),
+    )
+
+
 def compare(
     model: LoadedModel,
     image: np.ndarray,
@@ -296,8 +325,7 @@ def compare(
         explanation = explain(model, image, key, target_index, {"preset": preset}, report, framing=framing)
         report(1.0, "scoring faithfulness and ROAD")
         started = time.perf_counter()
-        scores = faithfulness(model.module, inputs, target_index, explanation.input_map, settings, seed)
-        removal = road(model.module, inputs, target_index, explanation.input_map, road_settings, seed)
+        scores, removal = scored(model, inputs, target_index, explanation.input_map, settings, road_settings, seed)
         located = localisation(explanation.attribution, list(boxes)) if boxes else None
         results.append(Compared(explanation, scores, removal, located, time.perf_counter() - started))
     if progress is not None:

@@ -119,19 +119,22 @@ def mu_fidelity_score(probabilities: np.ndarray, keep: torch.Tensor, attribution
     return 0.0 if np.isnan(correlation) else float(correlation)
 
 
-def faithfulness(
-    model: nn.Module,
+@dataclass(frozen=True)
+class FaithfulnessInputs:
+    """The images one map's scores need, in one batch (both curves, the untouched input, MuFidelity's samples), and
+    MuFidelity's keep-masks to read the samples' scores with."""
+
+    batch: torch.Tensor
+    keep: torch.Tensor
+
+
+def faithfulness_inputs(
     inputs: torch.Tensor,
-    target: int,
     attribution: np.ndarray,
     settings: FaithfulnessSettings = FaithfulnessSettings(),
     seed: int = 0,
-) -> Faithfulness:
-    """All three scores of one HxW map (at the model's input size) for ``target`` on the normalised ``inputs``.
-
-    Every image the three scores need (both curves, the untouched input, MuFidelity's samples) goes through the model
-    in one stream of even batches, so scoring runs at the model's own batched throughput.
-    """
+) -> FaithfulnessInputs:
+    """What ``faithfulness`` sends through the model, exposed so a caller can stream it with other images."""
     attribution = np.asarray(attribution, dtype=np.float32)
     keep = mu_fidelity_masks(settings, attribution.shape, torch.Generator().manual_seed(seed))
     batch = torch.cat(
@@ -142,12 +145,39 @@ def faithfulness(
             inputs * keep + (1.0 - keep) * BASELINE,
         ]
     )
-    probabilities = target_probabilities(model, batch, target, settings.batch_size)
+    return FaithfulnessInputs(batch, keep)
+
+
+def faithfulness_scores(
+    probabilities: np.ndarray,
+    perturbed: FaithfulnessInputs,
+    attribution: np.ndarray,
+    settings: FaithfulnessSettings = FaithfulnessSettings(),
+) -> Faithfulness:
+    """The three scores from the target's probabilities on ``perturbed.batch``, in its order."""
     deletion, insertion, mufidelity = np.split(probabilities, [settings.steps + 1, 2 * (settings.steps + 1)])
     return Faithfulness(
         deletion=area_under(deletion),
         insertion=area_under(insertion),
-        mufidelity=mu_fidelity_score(mufidelity, keep, attribution),
+        mufidelity=mu_fidelity_score(mufidelity, perturbed.keep, np.asarray(attribution, dtype=np.float32)),
         deletion_curve=deletion.tolist(),
         insertion_curve=insertion.tolist(),
     )
+
+
+def faithfulness(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    target: int,
+    attribution: np.ndarray,
+    settings: FaithfulnessSettings = FaithfulnessSettings(),
+    seed: int = 0,
+) -> Faithfulness:
+    """All three scores of one HxW map (at the model's input size) for ``target`` on the normalised ``inputs``.
+
+    Every image the three scores need goes through the model in one stream of even batches, so scoring runs at the
+    model's own batched throughput.
+    """
+    perturbed = faithfulness_inputs(inputs, attribution, settings, seed)
+    probabilities = target_probabilities(model, perturbed.batch, target, settings.batch_size)
+    return faithfulness_scores(probabilities, perturbed, attribution, settings)
