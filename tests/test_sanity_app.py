@@ -43,7 +43,7 @@ def test_grad_cam_passes_and_the_edge_control_fails_in_words(client, chelsea_fil
     gallery, correlations = client.predict(chelsea_file, "", "Edge detector (control)", 2, api_name="/sanity_check")
     assert len(gallery) == 3
     assert correlations["passes"] is False
-    assert correlations["verdict"].startswith("Edge detector (control) FAILS the sanity check")
+    assert correlations["verdict"].startswith("Edge detector (control) FAILS: its map stays the same")
     assert [step["spearman"] for step in correlations["steps"]] == pytest.approx([1.0, 1.0, 1.0], abs=1e-3)
     assert correlations["model"]["name"] == "mobilenet_v2" and correlations["parameters"] == {}
 
@@ -65,16 +65,20 @@ def test_bad_inputs_get_a_clear_message(client, chelsea_file, image, method, ste
 
 def test_the_browser_runs_the_check_and_scrubs_the_steps(page, artifacts):
     page.get_by_role("tab", name="Compare").click()
-    page.locator("#sanity-cost").get_by_text("Grad-CAM, 6 runs").wait_for(timeout=60_000)
+    cost = page.locator("#sanity-cost")
+    cost.get_by_text("Grad-CAM, 19 runs (cascade 16 (original + 5 steps x 3 seeds), random logit 3").wait_for(
+        timeout=60_000
+    )
+    assert "Ticking Smooth MPRT adds 40 runs" in cost.inner_text(), "the costly check's price before it is ticked"
     page.locator("#sanity-section img[src*='chelsea']").first.click()
     page.locator("#sanity-method").get_by_role("combobox").click()
     page.get_by_role("option", name="Edge detector (control)", exact=True).click()
     steps = page.locator("#sanity-steps input[type='number']")
     steps.fill("3")
     steps.press("Enter")
-    page.locator("#sanity-cost").get_by_text("4 runs").wait_for(timeout=30_000)
+    cost.get_by_text("Edge detector (control), 13 runs").wait_for(timeout=30_000)
     page.locator("#sanity-run").click()
-    page.locator("#sanity-verdict").get_by_text("FAILS the sanity check").wait_for(timeout=120_000)
+    page.locator("#sanity-verdict").get_by_text("its map stays the same when every weight").wait_for(timeout=120_000)
     page.locator("#sanity-record a[href$='sanity_edges_correlations.json']").wait_for(timeout=30_000)
     last = page.locator("#sanity-frame img").get_attribute("src")
     step = page.locator("#sanity-step input[type='number']")
@@ -102,4 +106,7 @@ def test_the_download_all_zip_holds_every_step_and_the_call_that_repeats_it(chel
         readme = archive.read("README.txt").decode()
     assert {Path(frame).name for frame in frames} <= names
     assert {Path(view["record"]).name, Path(view["maps"]).name} <= names
-    assert 'api_name="/sanity_check"' in readme and '"Edge detector (control)", 2' in readme
+    assert readme.splitlines()[2].startswith("Edge detector (control) does not pass the sanity report")
+    assert "cascading randomisation: FAILS." in readme and "random logit: FAILS." in readme
+    command = "python -m explainers sanity IMAGE --checks cascade,efficient_mprt,random_logit --method"
+    assert f"{command} 'Edge detector (control)' --steps 2 --seeds 3 --framing crop --out reproduced" in readme
