@@ -25,7 +25,7 @@ from demos.result_cache import cached_result
 from demos.scrubber import frame_at, slider_over
 from explainers.runtime import within_memory_budget
 from explainers.sanity import STEPS
-from explainers.sanity_report import CHECKS, DEFAULT_CHECKS, describe_cost, sanity_report
+from explainers.sanity_report import CHECKS, DEFAULT_CHECKS, SanityReport, describe_cost, sanity_report
 from explainers.sanity_stats import SEEDS
 from hub_models import load_model
 from hub_models.device import gpu_task
@@ -87,10 +87,22 @@ def sanity_check(
     progress(DRAWING, desc=f"drawing {len(report.cascade.stages)} maps")
     saved = write_sanity(new_result_folder(), photo, report, model or "")
     view = {name: str(path) for name, path in saved.files.items()}
-    view["verdict"] = "\n\n".join(
-        f"#### {CHECKS[key]}: {v.word}\n{v.text}" for key, v in zip(report.checks, report.verdicts, strict=True)
-    )
+    view["verdict"] = verdict_markdown(report)
     return saved.gallery, report.record(), saved.frames, view
+
+
+HEADINGS = {True: "✓ {check} passes", False: "✗ {check} fails", None: "? {check} is inconclusive"}
+"""A check's heading: a mark and a lower-case verb (the verdict's own text says FAILS in capitals)."""
+
+
+def verdict_markdown(report: SanityReport) -> str:
+    """The overall outcome in one bold line, then every check's heading and verdict in words."""
+    outcome = "passes" if report.passes else "does not pass"
+    failed = sum(1 for v in report.verdicts if v.passes is False)
+    lines = [f"**{report.cascade.method} {outcome}: {failed} of {len(report.checks)} checks fail.**"]
+    for key, v in zip(report.checks, report.verdicts, strict=True):
+        lines.append(f"#### {HEADINGS[v.passes].format(check=CHECKS[key])}\n{v.text}")
+    return "\n\n".join(lines)
 
 
 def show_result(frames: list[str], view: dict[str, str]) -> tuple[Any, ...]:
