@@ -1,15 +1,18 @@
-"""The sanity check on the embedded MobileNetV2: its time per phase, its scores per step, and how much Grad-CAM's
-scores vary with the randomisation seed (which is what the failure threshold must leave room for).
+"""The sanity report on the embedded MobileNetV2 and scikit-image's "chelsea": how long the default report and each
+check take, what the cost preview said beforehand, and every check's verdict with its numbers.
 
-Run from the repository root (about a minute on a quiet machine)::
+Run from the repository root (several minutes on a 2-core CPU, most of it RISE)::
 
-    python benchmarks/bench_sanity.py [--steps 5] [--methods gradcam,saliency,edges] [--json out.json]
+    python benchmarks/bench_sanity.py [--methods gradcam,rise,integrated_gradients,edges] [--steps 5] [--seeds 3]
+                                      [--json out.json]
 
-1. For each method at its fast preset on scikit-image's "chelsea": one click of "Run sanity check" timed by phase
-   (the original map and every randomisation step, the drawing of the overlays and the plot, the files), beside the
-   section's cost preview (drawing included); and every step's Spearman and SSIM.
-2. Grad-CAM's check in 3 steps on "chelsea", "coffee" and "astronaut" with randomisation seeds 0-3: the spread of the
-   last step's Spearman and of the mean over the steps (the verdict's score).
+For each method at its fast preset (reference counts, ``bench_env``):
+
+1. **default report**: one click of "Run sanity check" with no check named (``DEFAULT_CHECKS``): the maps, then the
+   files the section writes (``outputs.results.write_sanity``: overlays, plot, record, zip), timed apart, beside the
+   section's cost preview (drawing included);
+2. **each check alone** (``checks=<key>``; a check other than the cascade still randomises the model once per seed,
+   through a one-step cascade), timed, with its verdict and the numbers it decided on.
 """
 
 from __future__ import annotations
@@ -17,103 +20,118 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import bench_env  # noqa: F401 (the repository on sys.path, the reference presets)
 
-SPREAD_PHOTOS = ("chelsea", "coffee", "astronaut")
-SPREAD_SEEDS = range(4)
+METHODS = "gradcam,rise,integrated_gradients,edges"
+PARAMS = {"preset": "fast"}
 
 
-def one_click(method: str, steps: int, folder: Path) -> dict[str, object]:
-    """The phases the section runs for one click, timed separately, and the scores per step."""
+def machine() -> str:
+    """'AVX-512' or 'AVX2 only', and the cores: seconds differ about 3x between this workplace's machines."""
+    flags = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    return f"{'AVX-512' if 'avx512' in flags else 'AVX2 only'}, {os.cpu_count()} cores"
+
+
+def numbers(record: dict[str, Any]) -> str:
+    """What a check decided on, in one short line."""
+    for key in ("spearman", "ssim", "scores"):
+        if key in record:
+            value = record[key]
+            mean, sd = (value["spearman"], value["spearman_sd"]) if "step" in value else (value["mean"], value["sd"])
+            text = f"{key} {mean:.2f} ± {sd:.2f}"
+            band = record.get("chance_band")
+            return text + (f", band {min(band['values']):.2f}-{max(band['values']):.2f}" if band else "")
+    return ""
+
+
+def one_method(method: str, steps: int, seeds: int, folder: Path) -> dict[str, Any]:
+    """The default report (maps, files) and each check alone, timed; every verdict."""
     from demos.sanity import DRAWING_SECONDS_PER_STEP
-    from explainers.sanity import cascading_randomisation, describe_cost
+    from explainers.sanity_report import CHECKS, describe_cost, sanity_report
     from hub_models import load_model
     from hub_models.examples import example_photo
-    from outputs.files import write_json, write_png
-    from outputs.sanity_render import similarity_plot, step_overlays
+    from outputs.results import write_sanity
 
     model, image = load_model(None), example_photo("chelsea")
-    predicted = describe_cost(model, method, {"preset": "fast"}, steps, DRAWING_SECONDS_PER_STEP)
+    folder.mkdir(parents=True, exist_ok=True)
+    preview = describe_cost(model, method, PARAMS, steps, seeds, None, DRAWING_SECONDS_PER_STEP)
     started = time.perf_counter()
-    result = cascading_randomisation(model, image, method, params={"preset": "fast"}, steps=steps)
+    report = sanity_report(model, image, method, PARAMS, steps, seeds)
     maps = time.perf_counter()
-    overlays = step_overlays(image, result)
-    plot = similarity_plot(result)
-    drawn = time.perf_counter()
-    for index, overlay in enumerate(overlays):
-        write_png(folder, f"step{index}", overlay)
-    write_png(folder, "plot", plot)
-    write_json(folder, "record", result.record())
+    write_sanity(folder, image, report, "")
     written = time.perf_counter()
-    return {
-        "method": result.method,
-        "maps": maps - started,
-        "per step": [round(stage.seconds, 3) for stage in result.stages],
-        "drawing": drawn - maps,
-        "files": written - drawn,
-        "total": written - started,
-        "cost preview": predicted,
-        "spearman": [round(stage.spearman, 3) for stage in result.stages],
-        "ssim": [round(stage.ssim, 3) for stage in result.stages],
-        "mean spearman": round(result.mean_spearman, 3),
-        "passes": result.passes,
+    record = report.record()
+    row: dict[str, Any] = {
+        "method": report.cascade.method,
+        "default checks": list(report.checks),
+        "default maps (s)": round(maps - started, 2),
+        "default files (s)": round(written - maps, 2),
+        "default total (s)": round(written - started, 2),
+        "cost preview": preview,
+        "default verdicts": {key: check["outcome"] for key, check in record["checks"].items()},
+        "checks": {},
     }
-
-
-def grad_cam_spread() -> dict[str, list[float]]:
-    """Grad-CAM's last-step and mean Spearman over photos and seeds (3 steps)."""
-    from explainers.sanity import cascading_randomisation
-    from hub_models import load_model
-    from hub_models.examples import example_photo
-
-    model = load_model(None)
-    last, mean = [], []
-    for photo in SPREAD_PHOTOS:
-        for seed in SPREAD_SEEDS:
-            result = cascading_randomisation(model, example_photo(photo), "gradcam", steps=3, seed=seed)
-            last.append(round(result.final.spearman, 3))
-            mean.append(round(result.mean_spearman, 3))
-    return {"last step": last, "mean over steps": mean}
+    for key in CHECKS:
+        begin = time.perf_counter()
+        alone = sanity_report(model, image, method, PARAMS, steps, seeds, checks=key)
+        whole = alone.record()
+        check = whole["checks"][key]
+        if key == "cascade":  # its numbers are the report's own: the last step against the chance band
+            check = {"spearman": whole["steps"][-1], "chance_band": whole["chance_band"]["spearman"]}
+        row["checks"][key] = {
+            "seconds": round(time.perf_counter() - begin, 2),
+            "outcome": whole["checks"][key]["outcome"],
+            "numbers": numbers(check),
+            "preview": describe_cost(model, method, PARAMS, steps, seeds, key),
+        }
+        print(f"  {row['method']}: {CHECKS[key]} {row['checks'][key]}", flush=True)
+    return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--methods", default=METHODS)
     parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--methods", default="gradcam,saliency,edges")
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    from explainers.sanity_report import CHECKS, sanity_report
+    from hub_models import load_model
+    from hub_models.examples import example_photo
+
+    print(f"machine: {machine()}; load average at start: {os.getloadavg()[0]:.2f}", flush=True)
+    sanity_report(load_model(None), example_photo("chelsea"), "edges", steps=1, seeds=2)  # warm-up: imports, model
+    rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        one_click("edges", 1, Path(scratch))  # warm-up: imports, the model, its throughput for the cost preview
-        runs = [one_click(method, args.steps, Path(scratch)) for method in args.methods.split(",")]
-    spread = grad_cam_spread()
+        for method in args.methods.split(","):
+            rows.append(one_method(method, args.steps, args.seeds, Path(scratch) / method))
+            print(json.dumps(rows[-1], indent=1, ensure_ascii=False), flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}\n")
 
-    print("| method | maps (s) | per step, 0 = original (s) | drawing (s) | files (s) | total (s) | cost preview |")
-    print("|---|---|---|---|---|---|---|")
-    for run in runs:
-        steps = ", ".join(f"{s:.2f}" for s in run["per step"])
+    print(f"Default report ({args.steps} steps, {args.seeds} seeds), {machine()}:\n")
+    print("| method | maps (s) | files (s) | total (s) | verdicts | cost preview |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        verdicts = ", ".join(f"{CHECKS[k]} {v}" for k, v in row["default verdicts"].items())
         print(
-            f"| {run['method']} | {run['maps']:.2f} | {steps} | {run['drawing']:.2f} | {run['files']:.2f} | "
-            f"{run['total']:.2f} | {run['cost preview']} |"
+            f"| {row['method']} | {row['default maps (s)']} | {row['default files (s)']} | "
+            f"{row['default total (s)']} | {verdicts} | {row['cost preview']} |"
         )
-    print("\n| method | Spearman per step | SSIM per step | mean Spearman after step 0 | verdict |")
+    print("\nEach check alone:\n")
+    print("| method | check | seconds | verdict | numbers |")
     print("|---|---|---|---|---|")
-    for run in runs:
-        verdict = "passes" if run["passes"] else "FAILS"
-        print(
-            f"| {run['method']} | {', '.join(map(str, run['spearman']))} | {', '.join(map(str, run['ssim']))} | "
-            f"{run['mean spearman']} | {verdict} |"
-        )
-    for name, values in spread.items():
-        print(f"\nGrad-CAM, 3 steps, {len(values)} photo x seed runs, {name}: min {min(values)}, max {max(values)}")
+    for row in rows:
+        for key, check in row["checks"].items():
+            print(f"| {row['method']} | {CHECKS[key]} | {check['seconds']} | {check['outcome']} | {check['numbers']} |")
     if args.json:
-        args.json.write_text(json.dumps({"runs": runs, "grad_cam_spread": spread}, indent=2))
+        args.json.write_text(json.dumps({"machine": machine(), "runs": rows}, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

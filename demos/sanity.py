@@ -39,8 +39,9 @@ PARAMS = {"preset": "fast"}
 more (``describe_cost`` counts them)."""
 DRAWING = 0.85
 """The share of the progress bar for the explanations; the rest is drawing."""
-DRAWING_SECONDS_PER_STEP = 0.2
-"""One overlay and its PNG, measured by benchmarks/bench_sanity.py (see benchmarks/RESULTS.md)."""
+DRAWING_SECONDS_PER_STEP = 0.35
+"""One overlay and its PNG, with the plot, record and zip shared out: benchmarks/bench_sanity.py measured 2.25 s of
+files for Grad-CAM's 6 pictures on a quiet 2-core AVX2 machine (docs/sanity-checks.md)."""
 
 
 @user_facing

@@ -54,6 +54,8 @@ N_BINS = 100
 """Efficient MPRT's histogram (Quantus 0.6's ``discrete_entropy`` default, used when no bin rule is given)."""
 SMOOTH_CHECK = "Smooth MPRT (Hedström et al., 2023)"
 EFFICIENT_CHECK = "Efficient MPRT (Hedström et al., 2023)"
+FLAT_TOLERANCE = 1e-6
+"""A map whose values span less than this share of its largest magnitude counts as flat (``flat``)."""
 
 
 def rms_normalised(attribution: np.ndarray) -> np.ndarray:
@@ -93,9 +95,20 @@ def smoothed_map(
     return total
 
 
+def flat(attribution: np.ndarray) -> bool:
+    """True for a map with no structure left: blank, or one value up to float32 rounding (a randomised RISE map can
+    be a constant to seven digits). Its histogram has one bin, entropy 0."""
+    a = np.asarray(attribution, dtype=np.float64)
+    span = float(a.max() - a.min()) if a.size else 0.0
+    return span <= FLAT_TOLERANCE * max(float(np.abs(a).max()) if a.size else 0.0, np.finfo(np.float64).tiny)
+
+
 def discrete_entropy(attribution: np.ndarray, n_bins: int = N_BINS) -> float:
-    """Shannon entropy (nats) of the ``n_bins``-bin histogram of the map's values (Quantus' ``discrete_entropy``)."""
-    histogram, _ = np.histogram(attribution, bins=n_bins)
+    """Shannon entropy (nats) of the ``n_bins``-bin histogram of the map's values (Quantus' ``discrete_entropy``); a
+    ``flat`` map: 0 (where NumPy cannot cut its range into ``n_bins`` bins and Quantus raises)."""
+    if flat(attribution):
+        return 0.0
+    histogram, _ = np.histogram(np.asarray(attribution, dtype=np.float64), bins=n_bins)
     return float(scipy.stats.entropy(histogram))
 
 
@@ -184,7 +197,7 @@ class EfficientResult:
     method: str
     scores: Spread
     blank: int
-    """How many randomised maps were blank (entropy 0: Efficient MPRT scores them -1)."""
+    """How many randomised maps were blank or ``flat`` (entropy 0: Efficient MPRT scores them -1)."""
 
     @property
     def judged(self) -> Verdict:
@@ -197,8 +210,8 @@ class EfficientResult:
                 EFFICIENT_CHECK,
                 None,
                 f"Efficient MPRT cannot judge {self.method} here: {self.blank} of {len(self.scores.values)} fully "
-                f"randomised maps are blank ({measured}). A blank map has entropy 0, so the test reads a map that "
-                "vanished as 'simpler'; the cascade and Smooth MPRT judge this case.",
+                f"randomised maps are blank or flat ({measured}). Such a map has entropy 0, so the test reads a map "
+                "that vanished as 'simpler'; the cascade and Smooth MPRT judge this case.",
             )
         if self.scores.mean - 2 * self.scores.sd > 0 and self.scores.mean >= IDENTITY_TOLERANCE:
             return Verdict(
@@ -230,5 +243,5 @@ def efficient_result(method: str, original: np.ndarray, randomised: list[np.ndar
     return EfficientResult(
         method,
         Spread.of([efficient_score(original, other) for other in randomised]),
-        sum(1 for other in randomised if not np.any(other)),
+        sum(1 for other in randomised if flat(other)),
     )

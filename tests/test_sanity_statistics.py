@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from explainers.mprt import efficient_score, input_explainer, smooth_similarity, smoothed_map
+from explainers.mprt import efficient_result, efficient_score, input_explainer, smooth_similarity, smoothed_map
 from explainers.random_logit import logit_similarity, other_class
 from explainers.registry import get_method
 from explainers.sanity_report import CHECKS, DEFAULT_CHECKS, parse_checks, sanity_report
@@ -192,3 +192,12 @@ def test_grad_cam_passes_the_cascade_smooth_mprt_and_random_logit(reports):
     assert checks["random_logit"]["passes"] is True
     assert checks["efficient_mprt"]["passes"] in (True, None), "inconclusive when a randomised map is blank"
     assert "over 3 seeds" in checks["cascade"]["verdict"] and "chance band" in checks["cascade"]["verdict"]
+
+
+def test_efficient_mprt_reads_a_constant_randomised_map_as_flat_not_a_crash():
+    """A randomised RISE map can be one value to float32 precision: NumPy cannot cut it into 100 bins."""
+    trained = np.linspace(0, 1, 224 * 224, dtype=np.float32).reshape(224, 224)
+    constant = np.full((224, 224), 0.5, dtype=np.float32)
+    constant[0, 0] = np.nextafter(np.float32(0.5), np.float32(1))
+    result = efficient_result("RISE", trained, [constant, trained * 0.5 + np.float32(0.1)])
+    assert result.blank == 1 and result.judged.passes is None and "blank or flat" in result.judged.text
