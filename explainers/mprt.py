@@ -34,7 +34,7 @@ from explainers.base import Method, Param, ProgressFn
 from explainers.counting import CountingModel
 from explainers.explain import build_problem, seed_everything
 from explainers.families import implementation
-from explainers.sanity_stats import IDENTITY_TOLERANCE, Spread, Verdict, pairwise, randomisation_verdict
+from explainers.sanity_stats import IDENTITY_TOLERANCE, Spread, Verdict, flat, pairwise, randomisation_verdict
 from hub_models.errors import UserInputError
 from hub_models.keras_models import KERAS
 from hub_models.loaded_model import LoadedModel
@@ -54,8 +54,6 @@ N_BINS = 100
 """Efficient MPRT's histogram (Quantus 0.6's ``discrete_entropy`` default, used when no bin rule is given)."""
 SMOOTH_CHECK = "Smooth MPRT (Hedström et al., 2023)"
 EFFICIENT_CHECK = "Efficient MPRT (Hedström et al., 2023)"
-FLAT_TOLERANCE = 1e-6
-"""A map whose values span less than this share of its largest magnitude counts as flat (``flat``)."""
 
 
 def rms_normalised(attribution: np.ndarray) -> np.ndarray:
@@ -67,11 +65,11 @@ def rms_normalised(attribution: np.ndarray) -> np.ndarray:
 
 
 def smooth_similarity(original: np.ndarray, randomised: np.ndarray) -> float:
-    """Smooth MPRT's score for one pair of averaged maps: Spearman of their ``rms_normalised`` values (a blank map:
-    0, where Quantus gives NaN)."""
-    a, b = rms_normalised(original).ravel(), rms_normalised(randomised).ravel()
-    if a.max() == a.min() or b.max() == b.min():
+    """Smooth MPRT's score for one pair of averaged maps: Spearman of their ``rms_normalised`` values (a blank or
+    ``flat`` map: 0, where Quantus gives NaN or ranks float32 rounding)."""
+    if flat(original) or flat(randomised):
         return 0.0
+    a, b = rms_normalised(original).ravel(), rms_normalised(randomised).ravel()
     return float(scipy.stats.spearmanr(a, b).statistic)
 
 
@@ -93,14 +91,6 @@ def smoothed_map(
         total = attribution / samples if total is None else total + attribution / samples
     assert total is not None
     return total
-
-
-def flat(attribution: np.ndarray) -> bool:
-    """True for a map with no structure left: blank, or one value up to float32 rounding (a randomised RISE map can
-    be a constant to seven digits). Its histogram has one bin, entropy 0."""
-    a = np.asarray(attribution, dtype=np.float64)
-    span = float(a.max() - a.min()) if a.size else 0.0
-    return span <= FLAT_TOLERANCE * max(float(np.abs(a).max()) if a.size else 0.0, np.finfo(np.float64).tiny)
 
 
 def discrete_entropy(attribution: np.ndarray, n_bins: int = N_BINS) -> float:

@@ -41,6 +41,7 @@ from explainers.sanity_stats import (
     RunCounter,
     Spread,
     Verdict,
+    flat,
     pairwise,
     randomisation_verdict,
 )
@@ -327,10 +328,13 @@ def similarity(original: np.ndarray, randomised: np.ndarray) -> tuple[float, flo
     """(Spearman rank correlation, SSIM) of the two maps after ``scaled``.
 
     A blank map ranks every pixel the same: its rank correlation with any map is undefined, and counted as 0 (it
-    shares no ranking with the other; two blank maps share none either, though their SSIM is 1).
+    shares no ranking with the other; two blank maps share none either, though their SSIM is 1). So is a ``flat`` one
+    (one value to float32 precision, as RISE's map of a randomised model can be): scaling it to [0, 1] would blow
+    its rounding up into a ranking.
     """
     a, b = scaled(original), scaled(randomised)
-    rho = float(spearmanr(a.ravel(), b.ravel()).statistic) if a.max() > 0 and b.max() > 0 else 0.0
+    ranked = not flat(np.abs(original)) and not flat(np.abs(randomised))
+    rho = float(spearmanr(a.ravel(), b.ravel()).statistic) if ranked else 0.0
     return rho, float(structural_similarity(a, b, data_range=1.0))
 
 

@@ -35,6 +35,18 @@ IDENTITY_TOLERANCE = 0.05
 map": not *detectably* different from the one it is compared with. The edge-detector control scores exactly 1."""
 
 
+FLAT_TOLERANCE = 1e-6
+"""A map whose values span less than this share of its largest magnitude counts as flat (``flat``)."""
+
+
+def flat(attribution: np.ndarray) -> bool:
+    """True for a map with no structure left: blank, or one value up to float32 rounding (a randomised RISE map can
+    be a constant to seven digits). Its histogram has one bin, entropy 0."""
+    a = np.asarray(attribution, dtype=np.float64)
+    span = float(a.max() - a.min()) if a.size else 0.0
+    return span <= FLAT_TOLERANCE * max(float(np.abs(a).max()) if a.size else 0.0, np.finfo(np.float64).tiny)
+
+
 @dataclass(frozen=True)
 class Spread:
     """Values over seeds (or over pairs of seeds): their mean and sample standard deviation."""
