@@ -315,11 +315,16 @@ class SavedSanity:
     gallery: list[tuple[str, str]]
 
 
+SANITY_OUTCOMES = {"fail": False, "pass": True, "inconclusive": None}
+
+
 def sanity_summary(report: SanityReport) -> list[str]:
     """The README's first lines: the overall outcome, then every check's verdict in words, one line each."""
     outcome = "passes" if report.passes else "does not pass"
+    counts = {word: sum(1 for v in report.verdicts if v.passes is value) for word, value in SANITY_OUTCOMES.items()}
     lines = [
-        f"{report.cascade.method} {outcome} the sanity report (every check passes or is inconclusive, one passes)."
+        f"{report.cascade.method} {outcome} the sanity report: {', '.join(f'{n} {w}' for w, n in counts.items())} "
+        "(it passes when no check fails and one passes)."
     ]
     return lines + [
         f"{CHECKS[key]}: {verdict.word}. {verdict.text}"
