@@ -211,9 +211,10 @@ def result_problem(case: Case, endpoint: str, values: dict[str, Any], output: An
     if endpoint in ("/explain", "/explain_box"):
         return _map_problem(output[1], shape)
     if endpoint == "/compare":
-        record = json.loads(Path(output[1]).read_text())
-        scores = [[m["deletion_auc"], m["insertion_auc"], m["mufidelity"]] for m in record["methods"]]
-        return "" if record["methods"] and finite(scores) else f"scores missing or not finite: {record['methods']}"
+        rows = [row for model in json.loads(Path(output[1]).read_text())["models"] for row in model.get("methods", [])]
+        keys = ("deletion_auc", "insertion_auc", "mufidelity", "road_morf", "road_lerf", "relevance_mass")
+        scores = [[row[key] for key in keys if key in row] for row in rows]
+        return "" if rows and finite(scores) else f"scores missing or not finite: {rows}"
     if endpoint == "/sanity_check":
         gallery, record = output[0], output[1]
         steps = int(values["steps"])
