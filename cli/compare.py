@@ -18,6 +18,7 @@ import numpy as np
 from explainers.compare import DEFAULT_METHODS, MAX_MODELS, SCORES, check_score, chosen_methods, compare_models
 from explainers.localisation import parse_boxes
 from explainers.registry import PRESETS
+from hub_models.errors import shown
 from hub_models.framing import DEFAULT_FRAMING, FRAMINGS, check_framing
 from outputs.results import write_comparison
 
@@ -65,6 +66,6 @@ def run(args: argparse.Namespace) -> None:
         write_comparison(folder, rgb, result, args.preset, framing, sort_by, image_path=path)
         for model in result.models:
             if model.error is not None:
-                print(f"{model.spec}: not compared: {model.error}", file=sys.stderr)
+                print(f"{shown(model.spec)}: not compared: {model.error}", file=sys.stderr)
 
     for_each_image(paths, args.out, None, one)

@@ -35,6 +35,7 @@ from explainers.limits import work_note
 from explainers.localisation import parse_boxes
 from explainers.runtime import within_memory_budget
 from hub_models.device import gpu_task
+from hub_models.errors import shown
 from hub_models.framing import DEFAULT_FRAMING, check_framing
 from outputs.compare_render import AGREEMENT_HEADERS, TABLE_HEADERS, agreement_rows, models_markdown, table_rows
 from outputs.files import new_result_folder
@@ -64,7 +65,7 @@ def cost_preview(
     keys = chosen_methods(methods)
     planned = plan(models_of(model, more_models), keys)
     seconds, evaluations = report_cost(planned, preset)
-    failed = "".join(f" {entry.spec} will not load: {entry.error}" for entry in planned if entry.error)
+    failed = "".join(f" {shown(entry.spec)} will not load: {entry.error}" for entry in planned if entry.error)
     models = sum(entry.model is not None for entry in planned)
     on = f" on {models} models" if len(planned) > 1 else ""
     return (

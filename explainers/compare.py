@@ -159,7 +159,8 @@ def chosen_models(specs: Sequence[str | None] | str | None) -> list[str]:
             names.append(name)
     if len(names) > MAX_MODELS:
         raise UserInputError(
-            f"Compare at most {MAX_MODELS} models at once; got {len(names)} ({', '.join(names)}). Remove some."
+            f"Compare at most {MAX_MODELS} models at once; got {len(names)} ({', '.join(map(shown, names))}). "
+            "Remove some."
         )
     return names
 
@@ -390,7 +391,7 @@ def compare_models(
             ModelReport(entry.spec, model.name, dict(model.source), top, results, skipped=entry.skipped, loaded=model)
         )
     if not any(report.error is None for report in reports):
-        raise UserInputError("No model could be compared. " + " ".join(f"{r.spec}: {r.error}" for r in reports))
+        raise UserInputError("No model could be compared. " + " ".join(f"{shown(r.spec)}: {r.error}" for r in reports))
     if progress is not None:
         progress(1.0, "done")
     return Report(reports, agreement_between(reports), list(boxes))

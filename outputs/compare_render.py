@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from explainers.compare import SCORES, Compared, ModelReport, Report
 from explainers.localisation import LOCALISATION_SCORES
+from hub_models.errors import shown
 from outputs.animation import figure_to_array
 
 TABLE_SCORES = ("deletion", "insertion", "mufidelity", "road_morf", "road_lerf", *LOCALISATION_SCORES)
@@ -61,7 +62,7 @@ def models_markdown(report: Report) -> str:
     parts = []
     for model in report.models:
         if model.error is not None:
-            parts.append(f"**{model.spec}**: not compared. {model.error}")
+            parts.append(f"**{shown(model.spec)}**: not compared. {model.error}")
             continue
         top = ", ".join(f"{label} {probability:.2f}" for _, label, probability in model.top)
         skipped = f" (no map here from {', '.join(model.skipped)})" if model.skipped else ""
@@ -75,7 +76,7 @@ def summary_lines(report: Report, order: dict[str, list[Compared]], sort_by: str
     lines = [f"Boxes marked (x1, y1, x2, y2 in image pixels): {[list(box) for box in report.boxes] or 'none'}"]
     for model in report.models:
         if model.error is not None:
-            lines.append(f"{model.spec}: not compared: {model.error}")
+            lines.append(f"{shown(model.spec)}: not compared: {model.error}")
             continue
         _, label, probability = model.top[0]
         lines.append(f"{model.name}: top-1 {label!r} {probability:.3f}; best {SCORES[sort_by][0]} first:")
