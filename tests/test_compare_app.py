@@ -23,8 +23,9 @@ def _chelsea():
     return handle_file(str(example_photo_paths()["chelsea"]))
 
 
-@pytest.mark.parametrize("sort_by", ["insertion", "deletion"])
-def test_compare_scores_every_method_and_sorts_best_first(client, sort_by):
+def test_compare_scores_every_method_and_sorts_best_first(client):
+    """Highest first here (insertion); the side-by-side test below sorts lowest first (ROAD MoRF)."""
+    sort_by = "insertion"
     methods = ["Grad-CAM", "Edge detector (control)"]
     gallery, scores_file, curves, table, bundle, top, agreement = client.predict(
         _chelsea(), "mobilenet_v2", methods, "fast", sort_by, api_name="/compare"
@@ -65,7 +66,7 @@ def test_models_side_by_side_with_marks_and_a_model_that_fails(client, fake_hub)
         "mobilenet_v2",
         ["Grad-CAM", "Saliency"],
         "fast",
-        "relevance_mass",
+        "road_morf",
         "crop",
         json.dumps(face),
         [TIMM_IMAGENET, "fake-org/does-not-exist"],
@@ -81,8 +82,8 @@ def test_models_side_by_side_with_marks_and_a_model_that_fails(client, fake_hub)
         assert [row["method"] for row in model["methods"]] in (["Grad-CAM", "Saliency"], ["Saliency", "Grad-CAM"])
         for row in model["methods"]:
             assert 0 <= row["relevance_mass"] <= 1 and row["pointing_game"] in (0.0, 1.0)
-    masses = [row["relevance_mass"] for row in loaded["methods"]]
-    assert masses == sorted(masses, reverse=True), "best relevance mass first"
+    morf = [row["road_morf"] for row in loaded["methods"]]
+    assert morf == sorted(morf), "lowest ROAD MoRF first"
     gradcam = next(row for row in loaded["methods"] if row["method"] == "Grad-CAM")
     assert gradcam["pointing_game"] == 1.0, "the trained model's Grad-CAM peaks on the cat's face"
     assert len(gallery) == 4 and len(table["data"]) == 4
@@ -92,7 +93,7 @@ def test_models_side_by_side_with_marks_and_a_model_that_fails(client, fake_hub)
     assert all(-1 <= row[3] <= 1 for row in agreement["data"])
     with zipfile.ZipFile(bundle) as archive:
         readme = archive.read("README.txt").decode()
-    assert "--boxes '[[110, 70, 360, 290]]'" in readme and "fake-org/does-not-exist: not compared" in readme
+    assert "--boxes '[[110, 70, 360, 290]]'" in readme and "'fake-org/does-not-exist': not compared" in readme
 
 
 @pytest.mark.parametrize(
