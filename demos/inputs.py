@@ -9,9 +9,9 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from demos.components import ImageFile, Radio
+from demos.components import ImageFile, Radio, Slider
 from explainers import METHODS
-from explainers.base import Method
+from explainers.base import Method, Param
 from hub_models import DEFAULT_MODEL, EMBEDDED_MODELS, load_image
 from hub_models.card import CURATED_HUB_MODELS
 from hub_models.errors import UserInputError
@@ -42,6 +42,13 @@ def model_dropdown(elem_id: str | None = None, **overrides: Any) -> gr.Dropdown:
     return gr.Dropdown(
         choices=[(f"{name} (embedded, ImageNet)", name) for name in EMBEDDED_MODELS] + CURATED_HUB_MODELS,
         **(settings | overrides),
+    )
+
+
+def param_slider(param: Param, elem_id: str | None = None, step: float = 1) -> Slider:
+    """A checked slider over a registry parameter's range, at its default, named and explained by it."""
+    return Slider(
+        param.minimum, param.maximum, value=param.default, step=step, label=param.name, info=param.help, elem_id=elem_id
     )
 
 

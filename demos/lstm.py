@@ -14,9 +14,9 @@ from typing import Any
 
 import gradio as gr
 
-from demos.components import Dropdown, Number, Radio, Slider
+from demos.components import Dropdown, Number, Radio
 from demos.errors import user_facing
-from demos.inputs import live_cost
+from demos.inputs import live_cost, param_slider
 from demos.links import one_of
 from demos.result_cache import cached_result
 from demos.scrubber import frame_at, slider_over
@@ -167,9 +167,7 @@ def _param_component(param) -> gr.components.Component:
             info=param.help,
             elem_id=elem_id,
         )
-    return Slider(
-        param.minimum, param.maximum, value=param.default, step=1, label=param.name, info=param.help, elem_id=elem_id
-    )
+    return param_slider(param, elem_id)
 
 
 def build(app: gr.Blocks, _tabs: Sequence[Tab]) -> Links:

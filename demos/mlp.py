@@ -12,9 +12,9 @@ from typing import Any
 
 import gradio as gr
 
-from demos.components import Dropdown, Number, Slider
+from demos.components import Dropdown, Number
 from demos.errors import user_facing
-from demos.inputs import live_cost
+from demos.inputs import live_cost, param_slider
 from demos.links import one_of
 from demos.result_cache import cached_result
 from demos.scrubber import frame_at, slider_over
@@ -139,7 +139,7 @@ def _control(param) -> gr.components.Component:
             value=param.default, minimum=param.minimum, maximum=param.maximum, label=param.name, info=param.help
         )
     step = 1 if param.kind is int else 0.01
-    return Slider(param.minimum, param.maximum, value=param.default, step=step, label=param.name, info=param.help)
+    return param_slider(param, step=step)
 
 
 def apply_preset(name: str) -> list[Any]:

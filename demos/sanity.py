@@ -11,7 +11,6 @@ from typing import Any
 
 import gradio as gr
 
-from demos.components import Slider
 from demos.errors import user_facing
 from demos.inputs import (
     framing_radio,
@@ -19,6 +18,7 @@ from demos.inputs import (
     live_cost,
     method_dropdown,
     model_dropdown,
+    param_slider,
     uploaded_image,
 )
 from demos.result_cache import cached_result
@@ -126,24 +126,8 @@ def build(app: gr.Blocks) -> None:
             model = model_dropdown("sanity-model")
             framing = framing_radio("sanity-framing")
             method = method_dropdown(DEFAULT_METHOD, "sanity-method", label="Method (fast preset)")
-            steps = Slider(
-                STEPS.minimum,
-                STEPS.maximum,
-                value=STEPS.default,
-                step=1,
-                label=STEPS.name,
-                info=STEPS.help,
-                elem_id="sanity-steps",
-            )
-            seeds = Slider(
-                SEEDS.minimum,
-                SEEDS.maximum,
-                value=SEEDS.default,
-                step=1,
-                label=SEEDS.name,
-                info=SEEDS.help,
-                elem_id="sanity-seeds",
-            )
+            steps = param_slider(STEPS, "sanity-steps")
+            seeds = param_slider(SEEDS, "sanity-seeds")
             checks = gr.CheckboxGroup(
                 [(name, key) for key, name in CHECKS.items()],
                 value=list(DEFAULT_CHECKS),
