@@ -379,8 +379,9 @@ def compare_models(
             if not entry.methods:
                 raise UserInputError(f"None of the chosen methods gives a map on {model.name}.")
             top = model.top_k(image, TOP_K, framing)
+            chosen = top[0][0] if target is None or not str(target).strip() else target  # the top-1, not asked twice
             results = compare(
-                model, image, entry.methods, preset, target, report, settings, seed, framing, boxes, road_settings
+                model, image, entry.methods, preset, chosen, report, settings, seed, framing, boxes, road_settings
             )
         except RequestStopped:
             raise
